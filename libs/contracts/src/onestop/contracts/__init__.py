@@ -1,0 +1,1 @@
+"""onestop.contracts: event models, shared enums and the schemas services exchange."""
