@@ -1,0 +1,1 @@
+"""onestop.common: settings, money, db, errors, auth, logging, nats, outbox, inbox, idempotency."""

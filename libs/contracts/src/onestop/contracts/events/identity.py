@@ -1,0 +1,95 @@
+"""Events the identity service publishes (stream ONESTOP_IDENTITY). No ID number or name ever."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from onestop.contracts.events.base import EventPayload, region_tokens
+
+
+class ImportCompleted(EventPayload):
+    """One register import finished; counts only."""
+
+    owner, entity, verb = "identity", "import", "completed"
+    type: Literal["identity.import.completed.v1"] = "identity.import.completed.v1"
+    import_id: str
+    source: str
+    region_code: str
+    accepted: int
+    rejected: int
+    changed_persons: int
+    completed_at: datetime
+
+    def routing(self) -> list[str]:
+        return [self.source, *region_tokens(self.region_code)]
+
+    def entity_id(self) -> str:
+        return self.import_id
+
+
+class StatusChange(EventPayload):
+    type: Literal["status"] = "status"
+    category: str
+    valid_from: date
+    valid_to: date | None
+    change: Literal["added", "ended", "changed"]
+
+
+class PersonStatusChanged(EventPayload):
+    """A person's register statuses really changed (an idempotent re-import publishes none)."""
+
+    owner, entity, verb = "identity", "person.status", "changed"
+    type: Literal["identity.person.status.changed.v1"] = "identity.person.status.changed.v1"
+    person_id: str
+    region_code: str
+    changes: list[StatusChange]
+    changed_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.person_id
+
+
+class CreditChanged(EventPayload):
+    """The credit feed (诚信黑名单) that 司法/金融/征信 subscribers follow (004 二(四))."""
+
+    owner, entity, verb = "identity", "credit", "changed"
+    type: Literal["identity.credit.changed.v1"] = "identity.credit.changed.v1"
+    person_id: str
+    region_code: str
+    case_id: str
+    state: Literal["suspected", "blacklisted", "lifted", "dismissed"]
+    scope_region_code: str
+    blocks_direct_settlement: bool
+    reason: str
+    decided_by: str
+    changed_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.person_id
+
+
+class PolicyApplied(EventPayload):
+    """Identity now decides with this policy version (lets operators see it took effect)."""
+
+    owner, entity, verb = "identity", "policy", "applied"
+    type: Literal["identity.policy.applied.v1"] = "identity.policy.applied.v1"
+    policy_id: str
+    version: int
+    region_code: str
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+
+IdentityEvent = Annotated[
+    ImportCompleted | PersonStatusChanged | CreditChanged | PolicyApplied, Field(discriminator="type")
+]
