@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.contracts.events.base import EventPayload, region_tokens
 
@@ -30,8 +30,11 @@ class ImportCompleted(EventPayload):
         return self.import_id
 
 
-class StatusChange(EventPayload):
-    type: Literal["status"] = "status"
+class StatusChange(BaseModel):
+    """One status of a person that began, ended or changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     category: str
     valid_from: date
     valid_to: date | None
