@@ -33,7 +33,7 @@ async def connect(url: str, *, name: str, connect_timeout: float = 5.0) -> Clien
 
     try:
         return await nats.connect(
-            url,
+            [u.strip() for u in url.split(",")],
             name=name,
             connect_timeout=connect_timeout,
             max_reconnect_attempts=-1,

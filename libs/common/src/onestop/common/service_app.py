@@ -90,7 +90,7 @@ def build_app(
             await db.dispose()
             raise
         js = nc.jetstream()
-        await ensure_stream(js, settings.service)
+        await ensure_stream(js, settings.service, replicas=settings.stream_replicas)
         outbox = Outbox(metadata, source=f"/onestop/{settings.service}")
         relay = OutboxRelay(db, outbox, js, interval=settings.relay_interval_s, service=settings.service)
         runtime = Runtime(settings, metadata, db, nc, js, outbox, relay,

@@ -34,6 +34,7 @@ class ServiceSettings(BaseSettings):
     database_name: str | None = Field(None, description="this service's database on DATABASE_URL's server")
     log_level: str = "INFO"
     relay_interval_s: float = 0.2
+    stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas of this service's stream")
     idempotency_ttl_days: int = Field(7, ge=7)
 
     @field_validator("jwt_keys", mode="before")
@@ -54,8 +55,9 @@ class ServiceSettings(BaseSettings):
     @field_validator("nats_url")
     @classmethod
     def _nats(cls, v: str) -> str:
-        if not v.startswith(("nats://", "tls://")):
-            raise ValueError("NATS_URL must look like nats://host:port")
+        for part in v.split(","):
+            if not part.strip().startswith(("nats://", "tls://")):
+                raise ValueError("NATS_URL must look like nats://host:port (comma-separated for a cluster)")
         return v
 
     @model_validator(mode="after")

@@ -1,0 +1,70 @@
+"""What every benchmark shares: the infrastructure of the run and the result rows."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from onestop.cli.embedded import EmbeddedPostgres, NatsServer
+
+
+@dataclass
+class Row:
+    group: str
+    name: str
+    value: float
+    unit: str
+    anchor: str | None = None  # name of the anchor row this is a ratio to
+    ratio: float | None = None
+    target: str | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    """One PostgreSQL and one nats-server for the whole run (embedded unless DATABASE_URL/NATS_URL)."""
+
+    base: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="onestop-bench-")))
+    pg: EmbeddedPostgres | None = None
+    nats: NatsServer | None = None
+    rows: list[Row] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not os.environ.get("DATABASE_URL"):
+            self.pg = EmbeddedPostgres(self.base / "pg").start()
+        if not os.environ.get("NATS_URL"):
+            self.nats = NatsServer(self.base / "nats" / "store").start()
+
+    @property
+    def database_url(self) -> str:
+        return os.environ.get("DATABASE_URL") or self.pg.url  # type: ignore[union-attr]
+
+    @property
+    def nats_url(self) -> str:
+        return os.environ.get("NATS_URL") or self.nats.url  # type: ignore[union-attr]
+
+    def anchor(self, name: str) -> float | None:
+        for r in self.rows:
+            if r.group == "anchor" and r.name == name:
+                return r.value
+        return None
+
+    def add(self, row: Row) -> Row:
+        if row.anchor and row.ratio is None:
+            a = self.anchor(row.anchor)
+            if a:
+                row.ratio = row.value / a
+        self.rows.append(row)
+        return row
+
+    def close(self) -> None:
+        if self.nats:
+            self.nats.stop()
+        if self.pg:
+            self.pg.stop()

@@ -1,0 +1,253 @@
+"""The quote: what the ledger (and HIS vendors) send to `rules`, and what `rules` answers.
+
+`QuoteRequest` accepts exactly the pinned shape of DESIGN §9.1 (plus a few optional fields);
+`QuoteResult` is the payer waterfall with its trace (DESIGN §5, §9). Money is int fen inside and
+a yuan string ("1234.50") on the wire; ratios are decimal strings.
+
+`Accumulators` is the person's year-to-date state for one calendar year (of the discharge date)
+as the ledger keeps it; a quote answers an `AccumulatorDelta` that the ledger applies with
+`apply_delta` under a per-person-per-year lock, and a reversal applies `negate(delta)`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+
+from onestop.contracts.enums import (
+    Category,
+    Disability,
+    FeeClass,
+    HospitalLevel,
+    Household,
+    Insurance,
+    StayKind,
+)
+from onestop.contracts.money import NonNegativeYuan, Yuan
+
+DiseaseClass = Literal["A", "B", "C", "D"]  # 002: A 重大疾病, B 急性可治愈, C 慢病, D 体弱多病
+RegionCode = Annotated[str, Field(pattern=r"^\d{6}$", description="6-digit GB/T 2260 code")]
+DecimalString = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str)]
+
+_ICD = re.compile(r"^[A-Z][0-9A-Z.]{1,9}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- request
+
+
+class Person(_Strict):
+    categories: list[Category] = Field(default_factory=list)
+    insurance: Insurance
+    disability: Disability | None = None
+    disease_class: DiseaseClass | None = Field(None, description="002 精准识别 A–D (四方联动 members)")
+    labour: bool | None = Field(None, description="002: household has labour capacity (有劳动力)")
+    household: Household | None = None
+    age: int | None = Field(None, ge=0, le=150, description="years at admission (children's packages)")
+
+
+class Stay(_Strict):
+    kind: StayKind
+    hospital_level: HospitalLevel
+    disease_code: str | None = Field(None, description="ICD-10 of the main diagnosis, e.g. C16.9")
+    confirmed_unable_to_pay: bool = Field(False, description="confirmed as wholly unable to pay")
+    hospital_code: str | None = None
+
+    @field_validator("disease_code")
+    @classmethod
+    def _icd(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip().upper()
+        if not _ICD.match(v):
+            raise ValueError("disease_code must be an ICD-10 code like C16.9")
+        return v
+
+
+class FeeLine(_Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    line_id: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(max_length=200)
+    fee_class: FeeClass = Field(alias="class")
+    amount: NonNegativeYuan
+    quantity: Decimal | None = Field(None, gt=0)
+    unit_price: NonNegativeYuan | None = None
+    occurred_at: datetime | date | None = None
+
+    @field_validator("quantity", mode="before")
+    @classmethod
+    def _no_float(cls, v: object) -> object:
+        if isinstance(v, float):
+            raise ValueError("quantity must be a decimal string, not a float")
+        return v
+
+
+YearCount = dict[StayKind, dict[HospitalLevel, int]]
+
+
+class Accumulators(_Strict):
+    """A person's year-to-date state (calendar year of the discharge date), kept by the ledger.
+
+    Every money field is yuan on the wire and defaults to zero; `{}` is the first stay of the year.
+    Maps are keyed by payer id (basic, critical_illness, …) so a policy may add payers freely;
+    a missing key means zero, and zero entries are dropped so equal states compare equal.
+
+    - `paid`: what each fund paid this year (the annual caps, 封顶线, are checked against it);
+    - `deductible_paid`: the deductibles (起付线) the person bore this year, per payer;
+    - `cumulative_self_pay`: the cumulative in-scope self-pay each `tiers` payer counted
+      (critical illness: 大病保险年度累计合规自付), its threshold and segments are over this sum;
+    - `stays`: stays quoted this year per stay kind and hospital level (a later inpatient stay
+      at the same level waives the basic deductible of the poor, 003 二(三)1);
+    - `grants_used`: one-off grants received this year, per payer (charity: at most once).
+    """
+
+    paid: dict[str, Yuan] = Field(default_factory=dict)
+    deductible_paid: dict[str, Yuan] = Field(default_factory=dict)
+    cumulative_self_pay: dict[str, Yuan] = Field(default_factory=dict)
+    stays: YearCount = Field(default_factory=dict)
+    grants_used: dict[str, int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _drop_zeros(self) -> Accumulators:
+        for name in ("paid", "deductible_paid", "cumulative_self_pay", "grants_used"):
+            m = getattr(self, name)
+            if any(v == 0 for v in m.values()):
+                object.__setattr__(self, name, {k: v for k, v in m.items() if v != 0})
+        stays = {k: {lv: n for lv, n in per.items() if n != 0} for k, per in self.stays.items()}
+        stays = {k: per for k, per in stays.items() if per}
+        if stays != self.stays:
+            object.__setattr__(self, "stays", stays)
+        return self
+
+    def stays_at(self, kind: StayKind, level: HospitalLevel) -> int:
+        return self.stays.get(kind, {}).get(level, 0)
+
+
+class AccumulatorDelta(Accumulators):
+    """What one stay adds to `Accumulators` (same fields); a reversal applies `negate(delta)`."""
+
+
+def _add(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) + v
+    return out
+
+
+def apply_delta(acc: Accumulators, delta: Accumulators) -> Accumulators:
+    """acc + delta, field by field (zero entries dropped)."""
+    stays: dict = {k: dict(v) for k, v in acc.stays.items()}
+    for kind, per in delta.stays.items():
+        stays[kind] = _add(stays.get(kind, {}), per)
+    return Accumulators(
+        paid=_add(acc.paid, delta.paid),
+        deductible_paid=_add(acc.deductible_paid, delta.deductible_paid),
+        cumulative_self_pay=_add(acc.cumulative_self_pay, delta.cumulative_self_pay),
+        stays=stays,
+        grants_used=_add(acc.grants_used, delta.grants_used),
+    )
+
+
+def negate(delta: Accumulators) -> AccumulatorDelta:
+    """The delta that undoes `delta` (a reversal, 结算撤销)."""
+    return AccumulatorDelta(
+        paid={k: -v for k, v in delta.paid.items()},
+        deductible_paid={k: -v for k, v in delta.deductible_paid.items()},
+        cumulative_self_pay={k: -v for k, v in delta.cumulative_self_pay.items()},
+        stays={k: {lv: -n for lv, n in per.items()} for k, per in delta.stays.items()},
+        grants_used={k: -v for k, v in delta.grants_used.items()},
+    )
+
+
+class QuoteRequest(_Strict):
+    """POST /v1/quotes (DESIGN §9.1). `region_code` is the insurance region (参保地)."""
+
+    region_code: RegionCode
+    date: date
+    person: Person
+    stay: Stay
+    accumulators: Accumulators = Field(default_factory=Accumulators)
+    lines: list[FeeLine] = Field(default_factory=list, max_length=20000)
+
+    @field_validator("lines")
+    @classmethod
+    def _unique_ids(cls, lines: list[FeeLine]) -> list[FeeLine]:
+        seen: set[str] = set()
+        for line in lines:
+            if line.line_id in seen:
+                raise ValueError(f"duplicate line_id {line.line_id!r}")
+            seen.add(line.line_id)
+        return lines
+
+
+# --------------------------------------------------------------------------- result
+
+
+class PolicyRef(_Strict):
+    id: str
+    version: int
+    parents: list[PolicyRef] = Field(default_factory=list, description="inherited policies used")
+
+
+class PayerTrace(_Strict):
+    """How one payer's amount came about: machine-readable fields and a sentence in Chinese."""
+
+    kind: str
+    base: Yuan = Field(description="the amount this payer's rule applies to")
+    deductible: Yuan = 0
+    ratio: DecimalString | None = None
+    cap: Yuan | None = Field(None, description="annual cap (封顶线)")
+    cap_left: Yuan | None = Field(None, description="cap minus what this fund paid this year, before this stay")
+    amount: Yuan
+    lines: list[str] = Field(default_factory=list, description="policy lines (paths) that applied")
+    nhsa_code: str | None = Field(None, description="national fund_pay_type, where the fund has one")
+    text_zh: str
+
+
+class PayerAmount(_Strict):
+    payer: str
+    name: str
+    agency: str = ""
+    amount: Yuan
+    trace: PayerTrace
+
+
+class TraceStep(_Strict):
+    code: str
+    text_zh: str
+    lines: list[str] = Field(default_factory=list)
+
+
+class CatalogueNote(_Strict):
+    line_id: str
+    code: str
+    his_class: FeeClass
+    text_zh: str
+
+
+class QuoteResult(_Strict):
+    policy: PolicyRef
+    total: Yuan = Field(description="billable total (the package price under 按病种收费)")
+    itemised_total: Yuan = Field(0, description="sum of the lines as billed")
+    policy_scope: Yuan
+    out_of_scope: Yuan
+    class_c_amount: Yuan = 0
+    over_limit_amount: Yuan = 0
+    copay_first_amount: Yuan = 0
+    payers: list[PayerAmount]
+    self_pay: Yuan
+    effective_ratio: DecimalString = Field(description="(total − self_pay) / total, 4 places")
+    trace: list[TraceStep]
+    delta: AccumulatorDelta
+    catalogue_notes: list[CatalogueNote] = Field(default_factory=list)
+    hosp_part_amt: Yuan = Field(0, description="itemised excess over the package price, borne by hospital")
+    insurance: Insurance | None = None

@@ -1,0 +1,215 @@
+"""Calculator kinds (DESIGN §5): their parameters and the arithmetic of one payer step.
+
+Every step rounds half-up to the fen once (`mul_ratio` / `half_up`). A step never pays more than
+its base, never more than what is left unpaid, never more than its remaining annual cap, and its
+amount grows by at most what its base grows (so adding a line never lowers the self-pay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from onestop.contracts.enums import HospitalLevel, StayKind
+from onestop.contracts.money import Yuan, format_fen, half_up, mul_ratio
+
+ONE = Decimal(1)
+
+
+def _ratio(v: Any) -> Any:
+    if isinstance(v, float) or isinstance(v, bool):
+        raise ValueError("a ratio is a decimal string like \"0.80\", not a float")
+    if isinstance(v, int):
+        v = str(v)
+    if isinstance(v, str):
+        v = Decimal(v.strip())
+    return v
+
+
+Ratio = Annotated[Decimal, BeforeValidator(_ratio), Field(ge=0, le=1)]
+Base = Literal["policy_scope", "remaining"]
+
+
+class _P(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LevelRow(_P):
+    deductible: Yuan = Field(0, ge=0, description="起付线 per stay")
+    ratio: Ratio
+
+
+class DeductibleRatioCap(_P):
+    base: Base = "policy_scope"
+    inpatient: dict[HospitalLevel, LevelRow] = Field(default_factory=dict)
+    outpatient: dict[HospitalLevel, LevelRow] = Field(default_factory=dict)
+    annual_cap: Yuan | None = Field(None, ge=0)
+
+    def row(self, kind: StayKind, level: HospitalLevel) -> LevelRow | None:
+        return (self.inpatient if kind == StayKind.inpatient else self.outpatient).get(level)
+
+
+class Tier(_P):
+    upto: Yuan | None = Field(None, description="cumulative self-pay this segment ends at; null = open")
+    ratio: Ratio
+
+
+class Tiers(_P):
+    base: Base = "policy_scope"
+    threshold: Yuan = Field(ge=0, description="annual threshold over cumulative in-scope self-pay")
+    tiers: list[Tier] = Field(min_length=1)
+    annual_cap: Yuan | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _ascending(self) -> Tiers:
+        last = self.threshold
+        for i, t in enumerate(self.tiers):
+            if t.upto is None and i != len(self.tiers) - 1:
+                raise ValueError("only the last tier may be open (upto: null)")
+            if t.upto is not None and t.upto <= last:
+                raise ValueError("tier bounds must ascend above the threshold")
+            last = t.upto if t.upto is not None else last
+        return self
+
+
+class RatioCap(_P):
+    base: Base = "policy_scope"
+    ratio: Ratio | dict[HospitalLevel, Ratio]
+    deductible: Yuan = Field(0, ge=0)
+    annual_cap: Yuan | None = Field(None, ge=0)
+
+    def ratio_at(self, level: HospitalLevel) -> Decimal | None:
+        return self.ratio.get(level) if isinstance(self.ratio, dict) else self.ratio
+
+
+class Share(_P):
+    base: Base = "remaining"
+    ratios: dict[HospitalLevel, Ratio] = Field(description="levels not listed get no share")
+    annual_cap: Yuan | None = Field(None, ge=0)
+
+
+class GapFill(_P):
+    target_ratio: Ratio = Field(description="effective ratio r of the total the stay must reach")
+    annual_cap: Yuan | None = Field(None, ge=0)
+
+
+class Grant(_P):
+    amount: Yuan = Field(ge=0)
+    per_year: int = Field(1, ge=1)
+
+
+class Package(_P):
+    icd10: str = Field(pattern=r"^[A-Z]\d{2}(\.\d{1,2})?$")
+    name_zh: str
+    price: Yuan = Field(gt=0)
+    children_only: bool = False
+
+
+class Packages(_P):
+    packages: list[Package] = Field(min_length=1)
+    child_max_age: int = Field(14, ge=0, le=18)
+
+    def find(self, disease_code: str | None, age: int | None) -> Package | None:
+        if not disease_code:
+            return None
+        for p in self.packages:
+            if disease_code.startswith(p.icd10):
+                if p.children_only and (age is None or age > self.child_max_age):
+                    continue
+                return p
+        return None
+
+
+PARAMS: dict[str, type[_P]] = {
+    "deductible_ratio_cap": DeductibleRatioCap,
+    "tiers": Tiers,
+    "ratio_cap": RatioCap,
+    "share": Share,
+    "gap_fill": GapFill,
+    "grant": Grant,
+    "package": Packages,
+}
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+@dataclass(slots=True)
+class Step:
+    """The result of one payer step (money in fen)."""
+
+    amount: int
+    base: int
+    deductible: int = 0
+    ratio: Decimal | None = None
+    cap: int | None = None
+    cap_left: int | None = None
+    deductible_borne: int = 0
+    counted: int = 0  # cumulative self-pay this stay adds (tiers)
+    grant: int = 0  # grants used (grant)
+
+
+def cap_left(cap: int | None, paid: int) -> int | None:
+    return None if cap is None else max(0, cap - paid)
+
+
+def _capped(x: int, left: int | None) -> int:
+    return x if left is None else min(x, left)
+
+
+def deductible_ratio(base: int, deductible: int, ratio: Decimal, cap: int | None, paid: int) -> Step:
+    """min(half_up(max(base − deductible, 0) × ratio), cap_left)."""
+    left = cap_left(cap, paid)
+    amount = _capped(mul_ratio(max(base - deductible, 0), ratio), left)
+    return Step(amount, base, deductible, ratio, cap, left, deductible_borne=min(deductible, base))
+
+
+def tiers(base: int, cumulative: int, threshold: int, segs: list[tuple[int | None, Decimal]],
+          cap: int | None, paid: int) -> Step:
+    """Marginal ratios over the year's cumulative in-scope self-pay above the threshold.
+
+    This stay moves the cumulative sum from `cumulative` to `cumulative + base`; each segment
+    [lo, hi) of that move above the threshold is paid at its ratio; rounded once.
+    """
+    lo_c, hi_c = cumulative, cumulative + base
+    total = Decimal(0)
+    lo = threshold
+    for upto, ratio in segs:
+        hi = upto
+        a, b = max(lo, lo_c), hi_c if hi is None else min(hi, hi_c)
+        if b > a:
+            total += (b - a) * ratio
+        if hi is None:
+            break
+        lo = hi
+    left = cap_left(cap, paid)
+    amount = _capped(half_up(total), left)
+    borne = max(0, min(hi_c, threshold) - lo_c)
+    first = segs[0][1] if segs else None
+    return Step(amount, base, threshold, first, cap, left, deductible_borne=borne, counted=base)
+
+
+def gap_fill(remaining: int, total: int, target_ratio: Decimal, cap: int | None, paid: int) -> Step:
+    """target_self_pay = half_up(total × (1 − r)); amount = max(0, remaining − target_self_pay)."""
+    target = mul_ratio(total, ONE - target_ratio)
+    left = cap_left(cap, paid)
+    return Step(_capped(max(0, remaining - target), left), remaining, 0, target_ratio, cap, left)
+
+
+def grant(remaining: int, amount: int, used: int, per_year: int) -> Step:
+    if used >= per_year:
+        return Step(0, remaining, cap=amount, cap_left=0)
+    paid = min(amount, remaining)
+    return Step(paid, remaining, cap=amount, cap_left=amount, grant=1 if paid > 0 else 0)
+
+
+def yuan(fen: int) -> str:
+    return format_fen(fen) + "元"
+
+
+def pct(r: Decimal) -> str:
+    s = format((r * 100).normalize(), "f")
+    return s + "%"

@@ -1,0 +1,222 @@
+"""A policy resolved for one region and date: typed, checked, precomputed for fast quotes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from onestop.contracts.enums import FeeClass, Insurance
+from onestop.contracts.quote import Person, PolicyRef, Stay
+from onestop.contracts.treat_first import TreatFirstRule
+from onestop.rules.domain.calculators import PARAMS, Packages, Ratio
+from onestop.rules.domain.policy import (
+    CatalogueEntry,
+    Conditions,
+    Hospital,
+    PolicyError,
+    PolicyFile,
+    PolicyInvalid,
+    at_date,
+    pydantic_errors,
+)
+from onestop.rules.domain.tilts import Tilts
+
+# national fund codes (fund_pay_type) by payer id; a payer may name its own `nhsa_code`
+NHSA_CODES: dict[str, dict[Insurance, str]] = {
+    "basic": {Insurance.resident: "390100", Insurance.employee: "310100"},
+    "critical_illness": {Insurance.resident: "390200", Insurance.employee: "390200"},
+    "assistance": {Insurance.resident: "610100", Insurance.employee: "610100"},
+    "gap_fill": {Insurance.resident: "610103", Insurance.employee: "610103"},
+}
+
+
+def _in_period(valid_from: date | None, valid_to: date | None, on: date) -> bool:
+    return (valid_from is None or valid_from <= on) and (valid_to is None or on <= valid_to)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPayer:
+    id: str
+    name: str
+    agency: str
+    kind: str
+    path: str
+    conditions: Conditions
+    replaces: frozenset[str]
+    params: dict[Insurance | None, Any]
+    nhsa: dict[Insurance, str | None]
+    seed: str | None = None
+    # compiled conditions (None = anyone)
+    _cats: frozenset | None = None
+    _classes: frozenset | None = None
+    _levels: frozenset | None = None
+    _kinds: frozenset | None = None
+    _ins: frozenset | None = None
+
+    @classmethod
+    def make(cls, **kw: Any) -> ResolvedPayer:
+        c: Conditions = kw["conditions"]
+
+        def fs(v: list) -> frozenset | None:
+            return frozenset(v) if v else None
+
+        return cls(**kw, _cats=fs(c.categories), _classes=fs(c.disease_class), _levels=fs(c.hospital_levels),
+                   _kinds=fs(c.stay_kinds), _ins=fs(c.insurance))
+
+    def params_for(self, insurance: Insurance) -> Any:
+        p = self.params.get(insurance)
+        return p if p is not None else self.params.get(None)
+
+    def applies(self, person: Person, stay: Stay) -> bool:
+        c = self.conditions
+        if self._cats is not None and not any(x in self._cats for x in person.categories):
+            return False
+        if self._classes is not None and person.disease_class not in self._classes:
+            return False
+        if self._levels is not None and stay.hospital_level not in self._levels:
+            return False
+        if self._kinds is not None and stay.kind not in self._kinds:
+            return False
+        if self._ins is not None and person.insurance not in self._ins:
+            return False
+        if c.labour is not None and person.labour is not c.labour:
+            return False
+        if c.confirmed_unable_to_pay is not None and stay.confirmed_unable_to_pay is not c.confirmed_unable_to_pay:
+            return False
+        if c.disease_codes and not (stay.disease_code and any(
+                stay.disease_code.startswith(p) for p in c.disease_codes)):
+            return False
+        return self.params_for(person.insurance) is not None
+
+
+@dataclass(frozen=True)
+class ResolvedPolicy:
+    id: str
+    version: int
+    region_code: str
+    name: str
+    on_date: date
+    valid_from: date
+    date_basis: str
+    ref: PolicyRef
+    payers: tuple[ResolvedPayer, ...]
+    package: ResolvedPayer | None
+    catalogue: dict[str, tuple[str, Decimal | None, int | None]]
+    catalogue_entries: tuple[CatalogueEntry, ...]
+    default_copay: Decimal
+    tilts: Tilts | None
+    hospitals: tuple[Hospital, ...]
+    treat_first: TreatFirstRule | None
+    seeds: dict[str, str] = field(default_factory=dict)
+
+    def payer(self, payer_id: str) -> ResolvedPayer | None:
+        return next((p for p in self.payers if p.id == payer_id), None)
+
+
+def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | None = None,
+          seeds: dict[str, str] | None = None) -> ResolvedPolicy:
+    """Type and check the effective document as in force on `on`; raise PolicyInvalid."""
+    raw_errs: list[str] = []
+    d = at_date(doc, on, "", raw_errs)
+    errors = [PolicyError(file, *e.split("\t", 1)) for e in raw_errs]
+    if errors:
+        raise PolicyInvalid(errors)
+    try:
+        pf = PolicyFile.model_validate(d)
+    except ValidationError as exc:
+        raise PolicyInvalid(pydantic_errors(file, exc)) from None
+
+    def validate(model: Any, data: Any, path: str) -> Any:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            errors.extend(pydantic_errors(file, exc, path))
+            return None
+
+    all_ids = {p.id for p in pf.payers}
+    payers: list[ResolvedPayer] = []
+    package: ResolvedPayer | None = None
+    for i, p in enumerate(pf.payers):
+        at = f"payers[{i}]"
+        for fld in ("name", "kind", "agency"):
+            if not getattr(p, fld):
+                errors.append(PolicyError(file, f"{at}.{fld}", "required (not given here nor in the parent)"))
+        if p.kind is None or not _in_period(p.valid_from, p.valid_to, on):
+            continue
+        model = PARAMS[p.kind]
+        params: dict[Insurance | None, Any] = {}
+        if p.by_insurance:
+            for ins, raw in p.by_insurance.items():
+                params[ins] = validate(model, raw, f"{at}.by_insurance.{ins.value}")
+        elif p.params is not None:
+            params[None] = validate(model, p.params, f"{at}.params")
+        else:
+            errors.append(PolicyError(file, f"{at}.params", "required: the calculator's parameters"))
+        for j, r in enumerate(p.replaces or []):
+            if r not in all_ids or r == p.id:
+                errors.append(PolicyError(file, f"{at}.replaces[{j}]", f"no other payer {r!r} to replace"))
+        codes = dict(NHSA_CODES.get(p.id, {}))
+        nhsa: dict[Insurance, str | None] = {ins: p.nhsa_code or codes.get(ins) for ins in Insurance}
+        rp = ResolvedPayer.make(id=p.id, name=p.name or p.id, agency=p.agency or "", kind=p.kind,
+                                path=f"payers.{p.id}", conditions=p.when or Conditions(),
+                                replaces=frozenset(p.replaces or ()), params=params, nhsa=nhsa,
+                                seed=p.seed)
+        if p.kind == "package":
+            if package is not None:
+                errors.append(PolicyError(file, at, "only one package payer per policy"))
+            if payers:
+                errors.append(PolicyError(file, at, "the package payer must come first (it sets the bill)"))
+            package = rp
+        else:
+            payers.append(rp)
+
+    tilts = None
+    if pf.tilts:
+        tilts = validate(Tilts, pf.tilts, "tilts")
+        if tilts:
+            for pid in sorted(tilts.payer_ids() - all_ids):
+                errors.append(PolicyError(file, "tilts", f"names payer {pid!r}, which this policy lacks"))
+
+    default_copay = Decimal(0)
+    if pf.catalogue_defaults:
+        from pydantic import TypeAdapter
+
+        try:
+            default_copay = TypeAdapter(Ratio).validate_python(pf.catalogue_defaults.get("copay_first", "0"))
+        except ValidationError as exc:
+            errors.extend(pydantic_errors(file, exc, "catalogue_defaults.copay_first"))
+    catalogue: dict[str, tuple[str, Decimal | None, int | None]] = {}
+    for i, e in enumerate(pf.catalogue):
+        if e.code in catalogue:
+            errors.append(PolicyError(file, f"catalogue[{i}].code", f"item {e.code} listed twice"))
+        copay = e.copay_first if e.copay_first is not None else (
+            default_copay if e.fee_class == FeeClass.B else None)
+        catalogue[e.code] = (e.fee_class.value, copay or None, e.price_limit)
+
+    treat_first = None
+    if pf.treat_first is not None:
+        tf = dict(pf.treat_first, region_code=pf.region_code)
+        tf.setdefault("valid_from", pf.valid_from)
+        treat_first = validate(TreatFirstRule, tf, "treat_first")
+
+    hospitals = tuple(h for h in pf.hospitals if _in_period(h.valid_from, h.valid_to, on))
+    codes = [h.hospital_code for h in pf.hospitals]
+    for i, c in enumerate(codes):
+        if c in codes[:i]:
+            errors.append(PolicyError(file, f"hospitals[{i}].hospital_code", f"{c} listed twice"))
+    if errors:
+        raise PolicyInvalid(errors)
+    if package is not None:
+        assert isinstance(package.params.get(None), Packages) or package.params
+    return ResolvedPolicy(
+        id=pf.id, version=pf.version, region_code=pf.region_code, name=pf.name, on_date=on,
+        valid_from=pf.valid_from, date_basis=pf.date_basis,
+        ref=PolicyRef(id=pf.id, version=pf.version, parents=parents or []),
+        payers=tuple(payers), package=package, catalogue=catalogue,
+        catalogue_entries=tuple(pf.catalogue), default_copay=default_copay, tilts=tilts,
+        hospitals=hospitals, treat_first=treat_first, seeds=seeds or {},
+    )

@@ -1,0 +1,93 @@
+"""Tilts (倾斜政策) for the poor population, 003 二(三)1 exactly as DESIGN §5 states them.
+
+For a person in `population` (003: registered poor, rural subsistence allowance, extreme poverty,
+poor disabled):
+- inpatient deductibles of the listed payers (basic, critical illness) × `deductible_factor` (50%);
+- the basic deductible is waived on a later inpatient stay at the same level in the same year;
+- the deductible is waived for disabled children and the severely disabled at county level and below;
+- inpatient ratios of the listed payers + `inpatient_ratio_points` (5 points), capped at 100%;
+- outpatient at county level and below: ratio raised to `outpatient.ratio` (70% → 80%).
+Stacking: a waiver beats the halving; ratio points are added after the level's ratio is chosen.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from onestop.contracts.enums import Category, Disability, HospitalLevel, StayKind
+from onestop.contracts.money import mul_ratio
+from onestop.contracts.quote import Accumulators, Person, Stay
+from onestop.rules.domain.calculators import ONE, Ratio
+
+
+class _T(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DisabilityWaiver(_T):
+    disabilities: list[Disability]
+    levels: list[HospitalLevel]
+    payers: list[str]
+
+
+class OutpatientTilt(_T):
+    levels: list[HospitalLevel]
+    ratio: Ratio
+    payers: list[str]
+
+
+class Tilts(_T):
+    population: list[Category] = Field(min_length=1)
+    deductible_factor: Ratio = Decimal(1)
+    deductible_payers: list[str] = Field(default_factory=list)
+    repeat_stay_waiver_payers: list[str] = Field(default_factory=list)
+    disability_waiver: DisabilityWaiver | None = None
+    inpatient_ratio_points: Ratio = Decimal(0)
+    ratio_payers: list[str] = Field(default_factory=list)
+    outpatient: OutpatientTilt | None = None
+
+    def payer_ids(self) -> set[str]:
+        ids = set(self.deductible_payers) | set(self.repeat_stay_waiver_payers) | set(self.ratio_payers)
+        if self.disability_waiver:
+            ids |= set(self.disability_waiver.payers)
+        if self.outpatient:
+            ids |= set(self.outpatient.payers)
+        return ids
+
+    def covers(self, person: Person) -> bool:
+        return any(c in self.population for c in person.categories)
+
+
+def tilt_deductible(t: Tilts, payer: str, deductible: int, person: Person, stay: Stay,
+                    acc: Accumulators, lines: list[str]) -> int:
+    """The deductible after the tilts (inpatient only; a waiver beats the halving)."""
+    if stay.kind != StayKind.inpatient or deductible == 0:
+        return deductible
+    if payer in t.repeat_stay_waiver_payers and acc.stays_at(StayKind.inpatient, stay.hospital_level) >= 1:
+        lines.append("tilts.repeat_stay_waiver_payers")
+        return 0
+    w = t.disability_waiver
+    if (w and payer in w.payers and person.disability in w.disabilities
+            and stay.hospital_level in w.levels):
+        lines.append("tilts.disability_waiver")
+        return 0
+    if payer in t.deductible_payers and t.deductible_factor != ONE:
+        lines.append("tilts.deductible_factor")
+        return mul_ratio(deductible, t.deductible_factor)
+    return deductible
+
+
+def tilt_ratio(t: Tilts, payer: str, ratio: Decimal, stay: Stay, lines: list[str]) -> Decimal:
+    """The ratio after the tilts: points added to the level's ratio (inpatient), outpatient floor."""
+    if stay.kind == StayKind.inpatient:
+        if payer in t.ratio_payers and t.inpatient_ratio_points:
+            lines.append("tilts.inpatient_ratio_points")
+            return min(ONE, ratio + t.inpatient_ratio_points)
+        return ratio
+    o = t.outpatient
+    if o and payer in o.payers and stay.hospital_level in o.levels and ratio < o.ratio:
+        lines.append("tilts.outpatient")
+        return o.ratio
+    return ratio
