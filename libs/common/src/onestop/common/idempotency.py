@@ -62,7 +62,7 @@ class Idempotency:
         async with self.db.transaction() as session:
             got = await session.execute(
                 text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
-                {"k": f"{principal.subject}\x00{key}"},
+                {"k": f"idem:{len(principal.subject)}:{principal.subject}:{key}"},
             )
             if not got.scalar():
                 raise IdempotencyKeyInFlight("a request with this Idempotency-Key is still being processed; retry shortly")

@@ -136,11 +136,29 @@ class AccumulatorDelta(Accumulators):
     """What one stay adds to `Accumulators` (same fields); a reversal applies `negate(delta)`."""
 
 
+def _nz(m: dict) -> dict:
+    return {k: v for k, v in m.items() if v != 0}
+
+
 def _add(a: dict, b: dict) -> dict:
     out = dict(a)
     for k, v in b.items():
         out[k] = out.get(k, 0) + v
-    return out
+    return _nz(out)
+
+
+def make_accumulators(cls: type[Accumulators] = Accumulators, *, paid: dict | None = None,
+                      deductible_paid: dict | None = None, cumulative_self_pay: dict | None = None,
+                      stays: dict | None = None, grants_used: dict | None = None) -> Accumulators:
+    """Build from int fen values (no yuan parsing), dropping zero entries."""
+    st = {k: _nz(per) for k, per in (stays or {}).items()}
+    return cls.model_construct(
+        paid=_nz(paid or {}),
+        deductible_paid=_nz(deductible_paid or {}),
+        cumulative_self_pay=_nz(cumulative_self_pay or {}),
+        stays={k: per for k, per in st.items() if per},
+        grants_used=_nz(grants_used or {}),
+    )
 
 
 def apply_delta(acc: Accumulators, delta: Accumulators) -> Accumulators:
@@ -148,7 +166,7 @@ def apply_delta(acc: Accumulators, delta: Accumulators) -> Accumulators:
     stays: dict = {k: dict(v) for k, v in acc.stays.items()}
     for kind, per in delta.stays.items():
         stays[kind] = _add(stays.get(kind, {}), per)
-    return Accumulators(
+    return make_accumulators(
         paid=_add(acc.paid, delta.paid),
         deductible_paid=_add(acc.deductible_paid, delta.deductible_paid),
         cumulative_self_pay=_add(acc.cumulative_self_pay, delta.cumulative_self_pay),
@@ -159,7 +177,8 @@ def apply_delta(acc: Accumulators, delta: Accumulators) -> Accumulators:
 
 def negate(delta: Accumulators) -> AccumulatorDelta:
     """The delta that undoes `delta` (a reversal, 结算撤销)."""
-    return AccumulatorDelta(
+    return make_accumulators(  # type: ignore[return-value]
+        AccumulatorDelta,
         paid={k: -v for k, v in delta.paid.items()},
         deductible_paid={k: -v for k, v in delta.deductible_paid.items()},
         cumulative_self_pay={k: -v for k, v in delta.cumulative_self_pay.items()},

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from onestop.contracts.enums import FeeClass, Insurance
 from onestop.contracts.quote import Person, PolicyRef, Stay
 from onestop.contracts.treat_first import TreatFirstRule
-from onestop.rules.domain.calculators import PARAMS, Packages, Ratio
+from onestop.rules.domain.calculators import PARAMS, Ratio
 from onestop.rules.domain.policy import (
     CatalogueEntry,
     Conditions,
@@ -193,8 +193,11 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
     for i, e in enumerate(pf.catalogue):
         if e.code in catalogue:
             errors.append(PolicyError(file, f"catalogue[{i}].code", f"item {e.code} listed twice"))
-        copay = e.copay_first if e.copay_first is not None else (
-            default_copay if e.fee_class == FeeClass.B else None)
+        copay = None
+        if e.fee_class == FeeClass.B:
+            copay = e.copay_first if e.copay_first is not None else default_copay
+        elif e.copay_first:
+            errors.append(PolicyError(file, f"catalogue[{i}].copay_first", "only class B has a co-pay-first share"))
         catalogue[e.code] = (e.fee_class.value, copay or None, e.price_limit)
 
     treat_first = None
@@ -210,8 +213,6 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
             errors.append(PolicyError(file, f"hospitals[{i}].hospital_code", f"{c} listed twice"))
     if errors:
         raise PolicyInvalid(errors)
-    if package is not None:
-        assert isinstance(package.params.get(None), Packages) or package.params
     return ResolvedPolicy(
         id=pf.id, version=pf.version, region_code=pf.region_code, name=pf.name, on_date=on,
         valid_from=pf.valid_from, date_basis=pf.date_basis,

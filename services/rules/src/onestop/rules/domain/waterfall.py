@@ -1,0 +1,236 @@
+"""The quote: fee classification, then the payer waterfall in the policy's order (DESIGN §5)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from onestop.contracts.enums import FeeClass, HospitalLevel, StayKind
+from onestop.contracts.money import mul_ratio
+from onestop.contracts.quote import (
+    AccumulatorDelta,
+    CatalogueNote,
+    PayerAmount,
+    PayerTrace,
+    QuoteRequest,
+    QuoteResult,
+    TraceStep,
+    make_accumulators,
+)
+from onestop.rules.domain import calculators as calc
+from onestop.rules.domain.calculators import Step, pct, yuan
+from onestop.rules.domain.resolved import ResolvedPayer, ResolvedPolicy
+from onestop.rules.domain.tilts import tilt_deductible, tilt_ratio
+
+LEVEL_ZH = {
+    HospitalLevel.village: "村卫生室", HospitalLevel.township: "乡镇卫生院",
+    HospitalLevel.county: "县级医院", HospitalLevel.city: "市级医院", HospitalLevel.province: "省级医院",
+}
+KIND_ZH = {StayKind.inpatient: "住院", StayKind.outpatient: "门诊"}
+TILT_ZH = {
+    "tilts.deductible_factor": "贫困人口起付线降低50%",
+    "tilts.repeat_stay_waiver_payers": "年内再次在同级别医疗机构住院，取消起付线",
+    "tilts.disability_waiver": "残疾儿童及重度残疾人在县级及以下医疗机构住院，取消起付线",
+    "tilts.inpatient_ratio_points": "贫困人口住院报销比例提高5个百分点",
+    "tilts.outpatient": "贫困人口在县级及以下医疗机构门诊，报销比例提高",
+}
+_B, _C = FeeClass.B, FeeClass.C
+_Q4 = Decimal("0.0001")
+
+
+def classify(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, int, int, int, list]:
+    """(total, policy_scope, class C, over price limit, B co-pay-first, lines unknown to the catalogue)."""
+    cat = rp.catalogue
+    default = rp.default_copay or None
+    total = scope = c_amt = over = pre = 0
+    unknown = []
+    for ln in req.lines:
+        amt = ln.amount
+        total += amt
+        e = cat.get(ln.code)
+        if e is None:
+            unknown.append(ln)
+            cls = ln.fee_class
+            if cls is _C:
+                c_amt += amt
+                continue
+            copay, limit = (default if cls is _B else None), None
+        else:
+            cls, copay, limit = e
+            if cls == "C":
+                c_amt += amt
+                continue
+        allowed = amt
+        if limit is not None:
+            lim = limit if ln.quantity is None else mul_ratio(limit, ln.quantity)
+            if amt > lim:
+                over += amt - lim
+                allowed = lim
+        if copay is not None:
+            part = mul_ratio(allowed, copay)
+            pre += part
+            allowed -= part
+        scope += allowed
+    return total, scope, c_amt, over, pre, unknown
+
+
+def compute_quote(rp: ResolvedPolicy, req: QuoteRequest) -> QuoteResult:
+    person, stay, acc = req.person, req.stay, req.accumulators
+    steps: list[TraceStep] = []
+    notes: list[CatalogueNote] = []
+    hosp_part = 0
+    pkg = None
+    if rp.package is not None and rp.package.applies(person, stay):
+        pkg = rp.package.params_for(person.insurance).find(stay.disease_code, person.age)
+    if pkg is not None:
+        itemised = sum(ln.amount for ln in req.lines)
+        total = scope = pkg.price
+        c_amt = over = pre = 0
+        hosp_part = max(0, itemised - pkg.price)
+        steps.append(TraceStep.model_construct(
+            code="package", lines=[f"{rp.package.path}.params.packages.{pkg.icd10}"],
+            text_zh=(f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准{yuan(pkg.price)}；"
+                     f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。")))
+    else:
+        total, scope, c_amt, over, pre, unknown = classify(rp, req)
+        itemised = total
+        if unknown:
+            notes = [CatalogueNote.model_construct(
+                line_id=ln.line_id, code=ln.code, his_class=ln.fee_class,
+                text_zh=f"{ln.name}（{ln.code}）不在医保目录中，按医院上传的{ln.fee_class.value}类计算") for ln in unknown]
+            steps.append(TraceStep.model_construct(
+                code="catalogue", lines=[],
+                text_zh=f"{len(unknown)}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
+    out = total - scope
+    steps.append(TraceStep.model_construct(
+        code="classify", lines=["catalogue"],
+        text_zh=(f"医疗费用{yuan(total)}，其中政策范围内{yuan(scope)}，政策范围外{yuan(out)}"
+                 f"（丙类{yuan(c_amt)}、超限价{yuan(over)}、乙类先行自付{yuan(pre)}）。")))
+
+    tilts = rp.tilts if rp.tilts is not None and rp.tilts.covers(person) else None
+    if tilts is not None:
+        steps.append(TraceStep.model_construct(code="tilts", lines=["tilts"],
+                                               text_zh="您属于贫困人口，享受倾斜支付政策。"))
+    applicable = [p for p in rp.payers if p.applies(person, stay)]
+    replaced: set[str] = set()
+    for p in applicable:
+        replaced |= p.replaces
+    for p in applicable:
+        gone = [q.name for q in applicable if q.id in p.replaces]
+        if gone:
+            steps.append(TraceStep.model_construct(
+                code="replaces", lines=[f"{p.path}.replaces"],
+                text_zh=f"享受{p.name}的，不再享受{'、'.join(gone)}。"))
+
+    rem, scope_left = total, scope
+    payers: list[PayerAmount] = []
+    d_paid: dict[str, int] = {}
+    d_ded: dict[str, int] = {}
+    d_cum: dict[str, int] = {}
+    d_grants: dict[str, int] = {}
+    for p in applicable:
+        if p.id in replaced:
+            continue
+        params = p.params_for(person.insurance)
+        lines = [p.path]
+        base_scope = getattr(params, "base", "remaining") == "policy_scope"
+        base = scope_left if base_scope else rem
+        step, text = _step(p, params, base, rem, total, req, tilts, lines)
+        amount = step.amount
+        rem -= amount
+        scope_left = scope_left - amount if base_scope else max(0, scope_left - amount)
+        d_paid[p.id] = amount
+        d_ded[p.id] = step.deductible_borne
+        d_cum[p.id] = step.counted
+        d_grants[p.id] = step.grant
+        trace = PayerTrace.model_construct(
+            kind=p.kind, base=step.base, deductible=step.deductible, ratio=step.ratio, cap=step.cap,
+            cap_left=step.cap_left, amount=amount, lines=lines,
+            nhsa_code=p.nhsa.get(person.insurance), text_zh=text)
+        payers.append(PayerAmount.model_construct(payer=p.id, name=p.name, agency=p.agency, amount=amount,
+                                                  trace=trace))
+    self_pay = rem
+    eff = (Decimal(total - self_pay) / Decimal(total)).quantize(_Q4, ROUND_HALF_UP) if total else Decimal(
+        "0.0000")
+    steps.append(TraceStep.model_construct(
+        code="self_pay", lines=[],
+        text_zh=f"各项基金共支付{yuan(total - self_pay)}，个人自付{yuan(self_pay)}，实际报销比例{pct(eff)}。"))
+    delta = make_accumulators(AccumulatorDelta, paid=d_paid, deductible_paid=d_ded, cumulative_self_pay=d_cum,
+                              stays={stay.kind: {stay.hospital_level: 1}}, grants_used=d_grants)
+    return QuoteResult.model_construct(
+        policy=rp.ref, total=total, itemised_total=itemised, policy_scope=scope, out_of_scope=out,
+        class_c_amount=c_amt, over_limit_amount=over, copay_first_amount=pre, payers=payers,
+        self_pay=self_pay, effective_ratio=eff, trace=steps, delta=delta, catalogue_notes=notes,
+        hosp_part_amt=hosp_part, insurance=person.insurance)
+
+
+def _cap_note(step: Step) -> str:
+    if step.cap_left is not None and step.amount == step.cap_left and step.cap_left is not None:
+        return f"（已达年度封顶线{yuan(step.cap)}）" if step.cap else ""
+    return ""
+
+
+def _tilt_note(lines: list[str]) -> str:
+    t = [TILT_ZH[x] for x in lines if x in TILT_ZH]
+    return f"（{'；'.join(t)}）" if t else ""
+
+
+def _step(p: ResolvedPayer, params, base: int, rem: int, total: int, req: QuoteRequest, tilts,
+          lines: list[str]) -> tuple[Step, str]:
+    person, stay, acc = req.person, req.stay, req.accumulators
+    paid = acc.paid.get(p.id, 0)
+    kind, name = p.kind, p.name
+    where = f"在{LEVEL_ZH[stay.hospital_level]}{KIND_ZH[stay.kind]}"
+    if kind == "deductible_ratio_cap":
+        row = params.row(stay.kind, stay.hospital_level)
+        if row is None:
+            return Step(0, base), f"{name}：{where}不在报销范围内，支付0.00元。"
+        lines.append(f"{p.path}.params.{stay.kind.value}.{stay.hospital_level.value}")
+        ded, ratio = row.deductible, row.ratio
+        if tilts is not None:
+            ded = tilt_deductible(tilts, p.id, ded, person, stay, acc, lines)
+            ratio = tilt_ratio(tilts, p.id, ratio, stay, lines)
+        s = calc.deductible_ratio(base, ded, ratio, params.annual_cap, paid)
+        return s, (f"{name}：{where}，政策范围内费用{yuan(base)}，扣除起付线{yuan(ded)}后按{pct(ratio)}报销"
+                   f"{_tilt_note(lines)}，支付{yuan(s.amount)}{_cap_note(s)}。")
+    if kind == "tiers":
+        threshold = params.threshold
+        segs = [(t.upto, t.ratio) for t in params.tiers]
+        lines.append(f"{p.path}.params.tiers")
+        if tilts is not None:
+            threshold = tilt_deductible(tilts, p.id, threshold, person, stay, acc, lines)
+            segs = [(u, tilt_ratio(tilts, p.id, r, stay, lines if i == 0 else [])) for i, (u, r) in
+                    enumerate(segs)]
+        cum = acc.cumulative_self_pay.get(p.id, 0)
+        s = calc.tiers(base, cum, threshold, segs, params.annual_cap, paid)
+        rates = "、".join(pct(r) for _, r in segs)
+        return s, (f"{name}：本年此前累计合规自付{yuan(cum)}，本次合规自付{yuan(base)}，"
+                   f"超过年度起付线{yuan(threshold)}的部分分段按{rates}报销{_tilt_note(lines)}，"
+                   f"支付{yuan(s.amount)}{_cap_note(s)}。")
+    if kind == "ratio_cap":
+        ratio = params.ratio_at(stay.hospital_level)
+        if ratio is None:
+            return Step(0, base), f"{name}：{where}不在救助范围内，支付0.00元。"
+        s = calc.deductible_ratio(base, params.deductible, ratio, params.annual_cap, paid)
+        return s, (f"{name}：救助基数{yuan(base)}，扣除起付线{yuan(params.deductible)}后按{pct(ratio)}救助，"
+                   f"支付{yuan(s.amount)}{_cap_note(s)}。")
+    if kind == "share":
+        ratio = params.ratios.get(stay.hospital_level)
+        if ratio is None:
+            return Step(0, base), f"{name}：{where}就医不享受{name}，支付0.00元。"
+        lines.append(f"{p.path}.params.ratios.{stay.hospital_level.value}")
+        s = calc.deductible_ratio(base, 0, ratio, params.annual_cap, paid)
+        s.deductible_borne = 0
+        return s, f"{name}：个人自付{yuan(base)}，{where}按{pct(ratio)}保障，支付{yuan(s.amount)}{_cap_note(s)}。"
+    if kind == "gap_fill":
+        r = params.target_ratio
+        s = calc.gap_fill(rem, total, r, params.annual_cap, paid)
+        target = mul_ratio(total, calc.ONE - r)
+        return s, (f"{name}：医疗费用{yuan(total)}，实际报销比例补足到{pct(r)}，个人只需支付{yuan(target)}，"
+                   f"本基金补足{yuan(s.amount)}{_cap_note(s)}。")
+    if kind == "grant":
+        used = acc.grants_used.get(p.id, 0)
+        s = calc.grant(rem, params.amount, used, params.per_year)
+        if used >= params.per_year:
+            return s, f"{name}：本年已享受过一次性帮扶，支付0.00元。"
+        return s, f"{name}：经确认完全无力支付，一次性帮扶{yuan(s.amount)}。"
+    raise AssertionError(f"unknown calculator kind {kind}")
