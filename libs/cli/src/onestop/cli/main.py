@@ -40,6 +40,7 @@ def up(
         stopping["flag"] = True
 
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)  # also when started in the background, where SIGINT is ignored
     try:
         console.print("starting PostgreSQL and NATS …")
         stack.start_infra()
@@ -57,7 +58,7 @@ def up(
         Console().print("demo operator token (Authorize in /docs):")
         print(token, flush=True)
         Console().print("Ctrl-C stops everything.")
-        while not stopping["flag"]:
+        while not stopping["flag"]:  # Ctrl-C or SIGTERM sets the flag; `finally` stops everything
             for name, proc in stack.procs.items():
                 if proc.poll() is not None:
                     raise RuntimeProblem(f"the {name} service stopped (see {data_dir}/logs/{name}.log)")

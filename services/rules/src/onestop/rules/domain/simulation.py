@@ -1,0 +1,95 @@
+"""Replay a set of stays under two resolved policies and compare (policy simulation)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from onestop.contracts.money import Yuan
+from onestop.contracts.quote import DecimalString, PolicyRef, QuoteRequest
+from onestop.rules.domain.resolved import ResolvedPolicy
+from onestop.rules.domain.waterfall import compute_quote
+
+
+class _S(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PayerTotals(_S):
+    payer: str
+    a: Yuan
+    b: Yuan
+    change: Yuan
+
+
+class RatioDistribution(_S):
+    deciles: list[DecimalString] = Field(description="effective ratio at 10%, 20%, … 90% of stays")
+    histogram: list[int] = Field(description="stays per effective-ratio band [0,0.1), … [0.9,1.0]")
+    mean: DecimalString
+
+
+class Changed(_S):
+    index: int
+    region_code: str
+    total: Yuan
+    self_pay_a: Yuan
+    self_pay_b: Yuan
+    change: Yuan
+
+
+class SimulationResult(_S):
+    policy_a: PolicyRef
+    policy_b: PolicyRef
+    stays: int
+    total: Yuan
+    self_pay_a: Yuan
+    self_pay_b: Yuan
+    payers: list[PayerTotals]
+    ratio_a: RatioDistribution
+    ratio_b: RatioDistribution
+    most_changed: list[Changed]
+
+
+def _dist(ratios: list[Decimal]) -> RatioDistribution:
+    if not ratios:
+        zero = Decimal("0.0000")
+        return RatioDistribution(deciles=[zero] * 9, histogram=[0] * 10, mean=zero)
+    s = sorted(ratios)
+    n = len(s)
+    deciles = [s[min(n - 1, (k * n) // 10)] for k in range(1, 10)]
+    hist = [0] * 10
+    for r in s:
+        hist[min(9, int(r * 10))] += 1
+    mean = (sum(s) / n).quantize(Decimal("0.0001"))
+    return RatioDistribution(deciles=deciles, histogram=hist, mean=mean)
+
+
+def simulate(requests: Iterable[QuoteRequest], a: ResolvedPolicy, b: ResolvedPolicy,
+             top: int = 20) -> SimulationResult:
+    per: dict[str, list[int]] = {}
+    ra: list[Decimal] = []
+    rb: list[Decimal] = []
+    changed: list[tuple[int, int, str, int, int, int]] = []
+    total = spa = spb = n = 0
+    for i, req in enumerate(requests):
+        qa, qb = compute_quote(a, req), compute_quote(b, req)
+        n += 1
+        total += qa.total
+        spa += qa.self_pay
+        spb += qb.self_pay
+        for q, col in ((qa, 0), (qb, 1)):
+            for p in q.payers:
+                per.setdefault(p.payer, [0, 0])[col] += p.amount
+        ra.append(qa.effective_ratio)
+        rb.append(qb.effective_ratio)
+        changed.append((abs(qb.self_pay - qa.self_pay), i, req.region_code, qa.total, qa.self_pay, qb.self_pay))
+    changed.sort(key=lambda t: (-t[0], t[1]))
+    return SimulationResult.model_construct(
+        policy_a=a.ref, policy_b=b.ref, stays=n, total=total, self_pay_a=spa, self_pay_b=spb,
+        payers=[PayerTotals.model_construct(payer=k, a=v[0], b=v[1], change=v[1] - v[0]) for k, v in per.items()],
+        ratio_a=_dist(ra), ratio_b=_dist(rb),
+        most_changed=[Changed.model_construct(index=i, region_code=rc, total=t, self_pay_a=x, self_pay_b=y,
+                                              change=y - x) for _, i, rc, t, x, y in changed[:top] if _ > 0],
+    )
