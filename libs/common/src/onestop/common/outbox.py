@@ -105,6 +105,8 @@ class OutboxRelay:
                 continue
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval * 5)
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+                async with asyncio.timeout(self.interval * 5):
+                    await self._wake.wait()
             except TimeoutError:
                 pass

@@ -225,7 +225,7 @@ class PayerTrace(_Strict):
     deductible: Yuan = 0
     ratio: DecimalString | None = None
     cap: Yuan | None = Field(None, description="annual cap (封顶线)")
-    cap_left: Yuan | None = Field(None, description="cap minus what this fund paid this year, before this stay")
+    cap_left: Yuan | None = Field(None, description="cap minus what this fund paid this year, before it")
     amount: Yuan
     lines: list[str] = Field(default_factory=list, description="policy lines (paths) that applied")
     nhsa_code: str | None = Field(None, description="national fund_pay_type, where the fund has one")

@@ -85,7 +85,8 @@ class ResolvedPayer:
             return False
         if c.labour is not None and person.labour is not c.labour:
             return False
-        if c.confirmed_unable_to_pay is not None and stay.confirmed_unable_to_pay is not c.confirmed_unable_to_pay:
+        unable = c.confirmed_unable_to_pay
+        if unable is not None and stay.confirmed_unable_to_pay is not unable:
             return False
         if c.disease_codes and not (stay.disease_code and any(
                 stay.disease_code.startswith(p) for p in c.disease_codes)):
@@ -105,7 +106,7 @@ class ResolvedPolicy:
     ref: PolicyRef
     payers: tuple[ResolvedPayer, ...]
     package: ResolvedPayer | None
-    catalogue: dict[str, tuple[str, Decimal | None, int | None]]
+    catalogue: dict[str, tuple[str, tuple[int, int] | None, int | None]]  # code → class, copay n/d, limit
     catalogue_entries: tuple[CatalogueEntry, ...]
     default_copay: Decimal
     tilts: Tilts | None
@@ -189,7 +190,7 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
             default_copay = TypeAdapter(Ratio).validate_python(pf.catalogue_defaults.get("copay_first", "0"))
         except ValidationError as exc:
             errors.extend(pydantic_errors(file, exc, "catalogue_defaults.copay_first"))
-    catalogue: dict[str, tuple[str, Decimal | None, int | None]] = {}
+    catalogue: dict[str, tuple[str, tuple[int, int] | None, int | None]] = {}
     for i, e in enumerate(pf.catalogue):
         if e.code in catalogue:
             errors.append(PolicyError(file, f"catalogue[{i}].code", f"item {e.code} listed twice"))
@@ -197,8 +198,9 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         if e.fee_class == FeeClass.B:
             copay = e.copay_first if e.copay_first is not None else default_copay
         elif e.copay_first:
-            errors.append(PolicyError(file, f"catalogue[{i}].copay_first", "only class B has a co-pay-first share"))
-        catalogue[e.code] = (e.fee_class.value, copay or None, e.price_limit)
+            errors.append(PolicyError(file, f"catalogue[{i}].copay_first",
+                                      "only class B has a co-pay-first share"))
+        catalogue[e.code] = (e.fee_class.value, copay.as_integer_ratio() if copay else None, e.price_limit)
 
     treat_first = None
     if pf.treat_first is not None:

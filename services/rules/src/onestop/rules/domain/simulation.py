@@ -84,11 +84,13 @@ def simulate(requests: Iterable[QuoteRequest], a: ResolvedPolicy, b: ResolvedPol
                 per.setdefault(p.payer, [0, 0])[col] += p.amount
         ra.append(qa.effective_ratio)
         rb.append(qb.effective_ratio)
-        changed.append((abs(qb.self_pay - qa.self_pay), i, req.region_code, qa.total, qa.self_pay, qb.self_pay))
+        diff = abs(qb.self_pay - qa.self_pay)
+        changed.append((diff, i, req.region_code, qa.total, qa.self_pay, qb.self_pay))
     changed.sort(key=lambda t: (-t[0], t[1]))
     return SimulationResult.model_construct(
         policy_a=a.ref, policy_b=b.ref, stays=n, total=total, self_pay_a=spa, self_pay_b=spb,
-        payers=[PayerTotals.model_construct(payer=k, a=v[0], b=v[1], change=v[1] - v[0]) for k, v in per.items()],
+        payers=[PayerTotals.model_construct(payer=k, a=v[0], b=v[1], change=v[1] - v[0])
+                for k, v in per.items()],
         ratio_a=_dist(ra), ratio_b=_dist(rb),
         most_changed=[Changed.model_construct(index=i, region_code=rc, total=t, self_pay_a=x, self_pay_b=y,
                                               change=y - x) for _, i, rc, t, x, y in changed[:top] if _ > 0],

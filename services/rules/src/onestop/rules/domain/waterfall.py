@@ -34,13 +34,29 @@ TILT_ZH = {
     "tilts.outpatient": "贫困人口在县级及以下医疗机构门诊，报销比例提高",
 }
 _B, _C = FeeClass.B, FeeClass.C
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _mk(cls, **kw):
+    """model_construct without its per-call overhead: every field must be given (hot path only)."""
+    obj = _new(cls)
+    _set(obj, "__dict__", kw)
+    _set(obj, "__pydantic_fields_set__", set(kw))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _ratio_int(r: Decimal | None) -> tuple[int, int] | None:
+    return None if r is None else r.as_integer_ratio()
 _Q4 = Decimal("0.0001")
 
 
 def classify(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, int, int, int, list]:
     """(total, policy_scope, class C, over price limit, B co-pay-first, lines unknown to the catalogue)."""
     cat = rp.catalogue
-    default = rp.default_copay or None
+    default = _ratio_int(rp.default_copay or None)
     total = scope = c_amt = over = pre = 0
     unknown = []
     for ln in req.lines:
@@ -65,8 +81,9 @@ def classify(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, int, int,
             if amt > lim:
                 over += amt - lim
                 allowed = lim
-        if copay is not None:
-            part = mul_ratio(allowed, copay)
+        if copay is not None:  # half-up of allowed × num/den, in ints (equals mul_ratio)
+            num, den = copay
+            part = (2 * allowed * num + den) // (2 * den)
             pre += part
             allowed -= part
         scope += allowed
@@ -74,7 +91,7 @@ def classify(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, int, int,
 
 
 def compute_quote(rp: ResolvedPolicy, req: QuoteRequest) -> QuoteResult:
-    person, stay, acc = req.person, req.stay, req.accumulators
+    person, stay = req.person, req.stay
     steps: list[TraceStep] = []
     notes: list[CatalogueNote] = []
     hosp_part = 0
@@ -86,7 +103,7 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest) -> QuoteResult:
         total = scope = pkg.price
         c_amt = over = pre = 0
         hosp_part = max(0, itemised - pkg.price)
-        steps.append(TraceStep.model_construct(
+        steps.append(_mk(TraceStep, 
             code="package", lines=[f"{rp.package.path}.params.packages.{pkg.icd10}"],
             text_zh=(f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准{yuan(pkg.price)}；"
                      f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。")))
@@ -94,21 +111,22 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest) -> QuoteResult:
         total, scope, c_amt, over, pre, unknown = classify(rp, req)
         itemised = total
         if unknown:
-            notes = [CatalogueNote.model_construct(
+            notes = [_mk(CatalogueNote, 
                 line_id=ln.line_id, code=ln.code, his_class=ln.fee_class,
-                text_zh=f"{ln.name}（{ln.code}）不在医保目录中，按医院上传的{ln.fee_class.value}类计算") for ln in unknown]
-            steps.append(TraceStep.model_construct(
+                text_zh=f"{ln.name}（{ln.code}）不在医保目录中，按医院上传的{ln.fee_class.value}类计算")
+                for ln in unknown]
+            steps.append(_mk(TraceStep, 
                 code="catalogue", lines=[],
                 text_zh=f"{len(unknown)}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
     out = total - scope
-    steps.append(TraceStep.model_construct(
+    steps.append(_mk(TraceStep, 
         code="classify", lines=["catalogue"],
         text_zh=(f"医疗费用{yuan(total)}，其中政策范围内{yuan(scope)}，政策范围外{yuan(out)}"
                  f"（丙类{yuan(c_amt)}、超限价{yuan(over)}、乙类先行自付{yuan(pre)}）。")))
 
     tilts = rp.tilts if rp.tilts is not None and rp.tilts.covers(person) else None
     if tilts is not None:
-        steps.append(TraceStep.model_construct(code="tilts", lines=["tilts"],
+        steps.append(_mk(TraceStep, code="tilts", lines=["tilts"],
                                                text_zh="您属于贫困人口，享受倾斜支付政策。"))
     applicable = [p for p in rp.payers if p.applies(person, stay)]
     replaced: set[str] = set()
@@ -117,7 +135,7 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest) -> QuoteResult:
     for p in applicable:
         gone = [q.name for q in applicable if q.id in p.replaces]
         if gone:
-            steps.append(TraceStep.model_construct(
+            steps.append(_mk(TraceStep, 
                 code="replaces", lines=[f"{p.path}.replaces"],
                 text_zh=f"享受{p.name}的，不再享受{'、'.join(gone)}。"))
 
@@ -142,21 +160,22 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest) -> QuoteResult:
         d_ded[p.id] = step.deductible_borne
         d_cum[p.id] = step.counted
         d_grants[p.id] = step.grant
-        trace = PayerTrace.model_construct(
+        trace = _mk(PayerTrace, 
             kind=p.kind, base=step.base, deductible=step.deductible, ratio=step.ratio, cap=step.cap,
             cap_left=step.cap_left, amount=amount, lines=lines,
             nhsa_code=p.nhsa.get(person.insurance), text_zh=text)
-        payers.append(PayerAmount.model_construct(payer=p.id, name=p.name, agency=p.agency, amount=amount,
+        payers.append(_mk(PayerAmount, payer=p.id, name=p.name, agency=p.agency, amount=amount,
                                                   trace=trace))
     self_pay = rem
     eff = (Decimal(total - self_pay) / Decimal(total)).quantize(_Q4, ROUND_HALF_UP) if total else Decimal(
         "0.0000")
-    steps.append(TraceStep.model_construct(
+    steps.append(_mk(TraceStep, 
         code="self_pay", lines=[],
-        text_zh=f"各项基金共支付{yuan(total - self_pay)}，个人自付{yuan(self_pay)}，实际报销比例{pct(eff)}。"))
+        text_zh=(f"各项基金共支付{yuan(total - self_pay)}，个人自付{yuan(self_pay)}，"
+                 f"实际报销比例{pct(eff)}。")))
     delta = make_accumulators(AccumulatorDelta, paid=d_paid, deductible_paid=d_ded, cumulative_self_pay=d_cum,
                               stays={stay.kind: {stay.hospital_level: 1}}, grants_used=d_grants)
-    return QuoteResult.model_construct(
+    return _mk(QuoteResult, 
         policy=rp.ref, total=total, itemised_total=itemised, policy_scope=scope, out_of_scope=out,
         class_c_amount=c_amt, over_limit_amount=over, copay_first_amount=pre, payers=payers,
         self_pay=self_pay, effective_ratio=eff, trace=steps, delta=delta, catalogue_notes=notes,
@@ -220,7 +239,8 @@ def _step(p: ResolvedPayer, params, base: int, rem: int, total: int, req: QuoteR
         lines.append(f"{p.path}.params.ratios.{stay.hospital_level.value}")
         s = calc.deductible_ratio(base, 0, ratio, params.annual_cap, paid)
         s.deductible_borne = 0
-        return s, f"{name}：个人自付{yuan(base)}，{where}按{pct(ratio)}保障，支付{yuan(s.amount)}{_cap_note(s)}。"
+        return s, (f"{name}：个人自付{yuan(base)}，{where}按{pct(ratio)}保障，"
+                   f"支付{yuan(s.amount)}{_cap_note(s)}。")
     if kind == "gap_fill":
         r = params.target_ratio
         s = calc.gap_fill(rem, total, r, params.annual_cap, paid)

@@ -1,0 +1,99 @@
+"""Reference data in the policy: designated hospitals, the fee catalogue, the treat-first rule."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from onestop.common.auth import CurrentPrincipal, require_role
+from onestop.common.clock import today
+from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
+from onestop.contracts.enums import Role
+from onestop.contracts.treat_first import TreatFirstRule
+from onestop.rules.api.deps import PoliciesDep, RuntimeDep
+from onestop.rules.api.policies import publish_text
+from onestop.rules.domain.policy import CatalogueEntry, Hospital, NoPolicyInForce
+from onestop.rules.errors import NoPolicy
+
+router = APIRouter(prefix="/v1", tags=["reference data"])
+Region = Annotated[str, Query(pattern=r"^\d{6}$", description="6-digit region code (GB/T 2260)")]
+
+
+class HospitalRead(BaseModel):
+    hospital_code: str
+    name: str
+    level: str
+    public: bool
+    region_code: str
+
+
+@router.get("/hospitals", response_model=list[HospitalRead], summary="The region's designated hospitals")
+async def list_hospitals(region_code: Region, policies: PoliciesDep, _p: CurrentPrincipal,
+                         on: Annotated[date | None, Query(alias="date")] = None) -> Any:
+    try:
+        hospitals = policies.registry.hospitals(region_code, on)
+    except NoPolicyInForce:
+        raise NoPolicy.of(region_code, on or today()) from None
+    return [HospitalRead(hospital_code=h.hospital_code, name=h.name, level=h.level.value, public=h.public,
+                         region_code=h.region_code) for h in hospitals]
+
+
+@router.get("/catalogue/{region_code}", response_model=list[CatalogueEntry], response_model_by_alias=True,
+            summary="The region's fee catalogue (医保目录) in force on a date")
+async def get_catalogue(region_code: str, policies: PoliciesDep, _p: CurrentPrincipal,
+                        on: Annotated[date | None, Query(alias="date")] = None) -> Any:
+    on = on or today()
+    try:
+        return policies.registry.catalogue(region_code, on)
+    except NoPolicyInForce:
+        raise NoPolicy.of(region_code, on) from None
+
+
+@router.get("/treat-first/{region_code}", response_model=TreatFirstRule,
+            summary="Who may use treat-first in the region on a date (identity and ledger decide from it)")
+async def get_treat_first(region_code: str, policies: PoliciesDep, _p: CurrentPrincipal,
+                          on: Annotated[date | None, Query(alias="date")] = None) -> Any:
+    on = on or today()
+    try:
+        return policies.registry.treat_first(region_code, on)
+    except NoPolicyInForce:
+        raise NoPolicy.of(region_code, on) from None
+
+
+class HospitalsAdd(BaseModel):
+    region_code: str = Field(pattern=r"^\d{6}$", description="the policy the hospitals are added to")
+    hospitals: list[Hospital] = Field(min_length=1)
+    valid_from: date | None = Field(None, description="the new version's start; default: the current one's")
+
+
+class CatalogueAdd(BaseModel):
+    items: list[CatalogueEntry] = Field(min_length=1)
+    valid_from: date | None = None
+
+
+@router.post("/hospitals", status_code=201, summary="Add or replace hospitals (operator): a new policy version")
+async def add_hospitals(body: HospitalsAdd, runtime: RuntimeDep, policies: PoliciesDep,
+                        principal: CurrentPrincipal, idempotency_key: IdempotencyKeyHeader = None) -> Any:
+    require_role(principal, Role.operator)
+    from onestop.rules.service import amended_source
+
+    items = [h.model_dump(mode="json", exclude_none=True) for h in body.hospitals]
+    filename, text = amended_source(policies, body.region_code, "hospitals", items, "hospital_code", body.valid_from)
+    return await publish_text(runtime, policies, principal, idempotency_key, filename, text,
+                              request_hash("POST", "/v1/hospitals", body.model_dump(mode="json")))
+
+
+@router.post("/catalogue/{region_code}/items", status_code=201,
+             summary="Add or replace catalogue items (operator): a new policy version")
+async def add_catalogue_items(region_code: str, body: CatalogueAdd, runtime: RuntimeDep, policies: PoliciesDep,
+                              principal: CurrentPrincipal, idempotency_key: IdempotencyKeyHeader = None) -> Any:
+    require_role(principal, Role.operator)
+    from onestop.rules.service import amended_source
+
+    items = [i.model_dump(mode="json", by_alias=True, exclude_none=True) for i in body.items]
+    filename, text = amended_source(policies, region_code, "catalogue", items, "code", body.valid_from)
+    return await publish_text(runtime, policies, principal, idempotency_key, filename, text,
+                              request_hash("POST", f"/v1/catalogue/{region_code}/items", body.model_dump(mode="json")))
