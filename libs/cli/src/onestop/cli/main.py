@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from onestop.cli.commands import register_all
 from onestop.cli.embedded import RuntimeProblem
 from onestop.common.auth import TokenIssuer
 from onestop.common.errors import Unavailable
@@ -107,6 +108,9 @@ def token(
     except ValueError as exc:
         _fail(str(exc))
     print(tok)
+
+
+register_all(app)
 
 
 def main() -> None:  # pragma: no cover
