@@ -53,6 +53,9 @@ def test_every_command_and_variable_exists() -> None:
             target = module.split(".")[1]
         elif cmd[0] == "onestop":
             assert "onestop" in scripts and cmd[1] in cli_commands, name
+            if cmd[1] == "serve":
+                target = cmd[2]
+                assert importlib.import_module(f"onestop.{target}.app").create_app
         else:
             raise AssertionError(f"{name}: unknown command {cmd[0]}")
         env = svc.get("environment") or {}

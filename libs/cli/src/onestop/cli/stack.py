@@ -70,8 +70,7 @@ class Stack:
         for name, port in ports.items():
             out = (logs / f"{name}.log").open("ab")
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", f"onestop.{name}.app:create_app",
-                 "--host", self.host, "--port", str(port), "--no-access-log", "--log-level", "warning"],
+                [sys.executable, "-m", "onestop.cli.main", "serve", name, "--host", self.host, "--port", str(port)],
                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
         urls = {name: f"http://{self.host}:{port}" for name, port in ports.items()}

@@ -32,17 +32,19 @@ async def connect(url: str, *, name: str, connect_timeout: float = 5.0) -> Clien
         log.warning("nats_error", error_type=type(exc).__name__)
 
     try:
-        return await nats.connect(
-            [u.strip() for u in url.split(",")],
-            name=name,
-            connect_timeout=connect_timeout,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            allow_reconnect=True,
-            disconnected_cb=_disconnected,
-            reconnected_cb=_reconnected,
-            error_cb=_error,
-        )
+        # the client retries forever once connected; the first connection gets a deadline
+        async with asyncio.timeout(connect_timeout * 2):
+            return await nats.connect(
+                [u.strip() for u in url.split(",")],
+                name=name,
+                connect_timeout=connect_timeout,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                allow_reconnect=True,
+                disconnected_cb=_disconnected,
+                reconnected_cb=_reconnected,
+                error_cb=_error,
+            )
     except Exception as exc:
         raise Unavailable(
             f"NATS is not reachable at NATS_URL ({url}): start it with `make run` / `onestop up`, "

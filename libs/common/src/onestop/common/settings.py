@@ -84,3 +84,17 @@ def _asyncpg(url: str) -> str:
     if u.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         u = u.set(drivername="postgresql+asyncpg")
     return u.render_as_string(hide_password=False)
+
+
+def describe_settings_error(exc: Exception) -> str:
+    """One line naming the bad setting(s) and why, for a start-up error."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    parts = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "settings"
+        name = loc if loc.isupper() else f"ONESTOP_{loc.upper()}"
+        parts.append(f"{name}: {e['msg'].removeprefix('Value error, ')}")
+    return "bad setting " + "; ".join(parts)
