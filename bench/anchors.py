@@ -42,12 +42,12 @@ async def _jetstream(url: str) -> tuple[float, float]:
     payload = b"x" * 512
     n = 3000
     t = time.perf_counter()
-    for i in range(n):
+    for _ in range(n):
         await js.publish("bench.sync", payload)
     sync_rate = n / (time.perf_counter() - t)
     n2, window = 30000, 256
     t = time.perf_counter()
-    for start in range(0, n2, window):
+    for _ in range(0, n2, window):
         await asyncio.gather(*(js.publish("bench.async", payload) for _ in range(window)))
     pipelined = n2 / (time.perf_counter() - t)
     await js.delete_stream("BENCH")

@@ -30,7 +30,7 @@ def policy_text(version: int) -> str:
     return re.sub(r"(?m)^version: \d+", f"version: {version}", text, count=1)
 
 
-async def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]  # noqa: ASYNC109
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
         if await predicate():
@@ -124,7 +124,8 @@ async def _has(identity, version: int) -> bool:  # type: ignore[no-untyped-def]
 async def _published(rules) -> bool:  # type: ignore[no-untyped-def]
     outbox = rules.state.runtime.metadata.tables["outbox"]
     async with rules.state.runtime.db.transaction() as s:
-        return (await s.execute(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))).scalar_one() == 0
+        unpublished = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        return (await s.execute(unpublished)).scalar_one() == 0
 
 
 __all__ = ["Path"]

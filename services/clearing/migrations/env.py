@@ -1,6 +1,6 @@
 """Alembic environment of the clearing service."""
 
-from onestop.common.migrations import run_env
 from onestop.clearing.store.tables import metadata
+from onestop.common.migrations import run_env
 
 run_env(metadata)

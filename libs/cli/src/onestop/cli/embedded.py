@@ -66,7 +66,7 @@ def _ensure_pg_user() -> str | None:
 
 def _chown_tree(path: Path, user: str) -> None:
     ent = pwd.getpwnam(user)
-    for root, dirs, files in os.walk(path):
+    for root, _dirs, files in os.walk(path):
         os.chown(root, ent.pw_uid, ent.pw_gid)
         for f in files:
             os.chown(os.path.join(root, f), ent.pw_uid, ent.pw_gid)

@@ -57,7 +57,8 @@ class Idempotency:
         if key is None or not key.strip():
             raise IdempotencyKeyRequired("send an Idempotency-Key header (a UUID is a good choice)")
         if len(key) > 200:
-            raise InvalidInput("Idempotency-Key is too long", errors=[field_error("Idempotency-Key", "at most 200 characters")])
+            raise InvalidInput("Idempotency-Key is too long",
+                               errors=[field_error("Idempotency-Key", "at most 200 characters")])
         t = self.table
         async with self.db.transaction() as session:
             got = await session.execute(
@@ -65,7 +66,8 @@ class Idempotency:
                 {"k": f"idem:{len(principal.subject)}:{principal.subject}:{key}"},
             )
             if not got.scalar():
-                raise IdempotencyKeyInFlight("a request with this Idempotency-Key is still being processed; retry shortly")
+                raise IdempotencyKeyInFlight(
+                    "a request with this Idempotency-Key is still being processed; retry shortly")
             row = (
                 await session.execute(
                     select(t.c.request_hash, t.c.status_code, t.c.response).where(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from onestop.common.service_app import build_app
 from onestop.clearing.settings import Settings
 from onestop.clearing.store.tables import metadata
+from onestop.common.service_app import build_app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -28,7 +28,8 @@ async def preflight(service: str) -> str | None:
     db = Database(settings.service_database_url(), pool_size=1)
     try:
         if not await db.ping(timeout=5):
-            return (f"PostgreSQL is not reachable for {service} (database {settings.service_database_url().split('?')[0].rsplit('/', 1)[-1]}): "
+            database = settings.service_database_url().split("?")[0].rsplit("/", 1)[-1]
+            return (f"PostgreSQL is not reachable for {service} (database {database}): "
                     "start it (`make run`) or fix DATABASE_URL, then run `onestop migrate`")
     finally:
         await db.dispose()
