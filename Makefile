@@ -26,8 +26,8 @@ bench: sync  ## anchors (pgbench, JetStream publish) and the figures measured as
 asyncapi: sync  ## regenerate docs/asyncapi.json from the event models
 	.venv/bin/python -m onestop.contracts.asyncapi > docs/asyncapi.json
 
-lint: sync  ## ruff
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+lint: sync  ## ruff, and mypy on the shared libraries and the pure domain cores
+	.venv/bin/ruff check . && .venv/bin/mypy libs/contracts/src libs/common/src services/*/src/onestop/*/domain
 
 fmt: sync
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .

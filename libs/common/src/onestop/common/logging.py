@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -26,7 +27,7 @@ def redact_value(value: Any) -> Any:
     return value
 
 
-def redact_pii(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact_pii(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     """structlog processor: personal data never reaches a log line."""
     return {k: (REDACTED if k in _SENSITIVE_KEYS else redact_value(v)) for k, v in event_dict.items()}
 
@@ -62,5 +63,5 @@ def configure_logging(level: str = "INFO", service: str = "onestop") -> None:
     structlog.contextvars.bind_contextvars(service=service)
 
 
-def _stdlib_message_redact(_l: Any, _m: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _stdlib_message_redact(_l: Any, _m: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return redact_pii(_l, _m, event_dict)
