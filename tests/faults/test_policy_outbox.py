@@ -129,3 +129,40 @@ async def _published(rules) -> bool:  # type: ignore[no-untyped-def]
 
 
 __all__ = ["Path"]
+
+
+async def test_crash_between_commit_and_ack_does_not_apply_twice(settings_for, nats_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """identity commits the effects and its inbox row, then dies before the ack: the event comes
+    again, the inbox recognises it, and nothing is applied twice."""
+    from onestop.common.inbox import Inbox
+
+    original = Inbox.apply
+    crashes: list[str] = []
+
+    async def apply_then_crash(self, db, envelope, handler):  # type: ignore[no-untyped-def]
+        ran = await original(self, db, envelope, handler)
+        if ran and not crashes:
+            crashes.append(envelope.id)
+            raise ConnectionResetError("simulated crash after commit, before ack")
+        return ran
+
+    monkeypatch.setattr(Inbox, "apply", apply_then_crash)
+    nats = nats_factory()
+    rules = rules_app(settings_for("rules", nats=nats.url))
+    identity = identity_app(settings_for("identity", nats=nats.url))
+    async with running(rules) as rc, running(identity):
+        token = rules.state.tokens.mint("operator", subject="operator:fault-test")
+        await publish(rc, token, 2)
+        await wait_for(lambda: _has(identity, 2))
+        await wait_for(lambda: _redelivered(identity, crashes))
+        await asyncio.sleep(1.0)
+        assert [v for v, _ in await applied(identity)] == [2]
+        assert await inbox_rows(identity, crashes[0]) == 1
+
+
+async def _redelivered(identity, crashes: list[str]) -> bool:  # type: ignore[no-untyped-def]
+    """The consumer has acked the event (its redelivery was recognised): nothing pending."""
+    if not crashes:
+        return False
+    info = await identity.state.runtime.js.consumer_info("ONESTOP_RULES", "identity-policy")
+    return info.num_ack_pending == 0 and info.num_pending == 0 and info.delivered.consumer_seq >= 2
