@@ -68,6 +68,7 @@ def build() -> dict[str, Any]:
                           "messages": {name: {"$ref": f"#/components/messages/{name}"}}}
         operations[f"publish_{name}"] = {"action": "send", "channel": {"$ref": f"#/channels/{name}"}}
     schemas = messages.pop("__schemas__", {})
+    _add_rpc(channels, operations, messages, schemas)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -83,6 +84,33 @@ def build() -> dict[str, Any]:
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def _add_rpc(channels: dict[str, Any], operations: dict[str, Any], messages: dict[str, Any],
+             schemas: dict[str, Any]) -> None:
+    """Request/reply quotes (the ledger's path): core NATS under onestop.rpc.>, never in a stream."""
+    from onestop.contracts.quote import QuoteRequest, QuoteResult
+
+    for name, model in (("rpc_rules_quote_request", QuoteRequest), ("rpc_rules_quote_reply", QuoteResult)):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        messages[name] = {"name": name, "contentType": "application/json", "payload": schema}
+    messages["rpc_rules_quote_reply"]["summary"] = (
+        'The reply is {"ok": true, "result": <this>} or {"ok": false, "problem": <RFC 9457 body>}.')
+    channels["rpc_rules_quote"] = {
+        "address": "onestop.rpc.rules.quote",
+        "description": "Quote a bill by request/reply (queue group `rules`). No stream captures onestop.rpc.>, "
+                       "so the personal facts in a request are never stored.",
+        "messages": {"request": {"$ref": "#/components/messages/rpc_rules_quote_request"},
+                     "reply": {"$ref": "#/components/messages/rpc_rules_quote_reply"}},
+    }
+    operations["quote"] = {
+        "action": "receive",
+        "channel": {"$ref": "#/channels/rpc_rules_quote"},
+        "messages": [{"$ref": "#/channels/rpc_rules_quote/messages/request"}],
+        "reply": {"channel": {"$ref": "#/channels/rpc_rules_quote"},
+                  "messages": [{"$ref": "#/channels/rpc_rules_quote/messages/reply"}]},
     }
 
 
