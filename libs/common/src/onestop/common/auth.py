@@ -139,7 +139,7 @@ class BearerAuthMiddleware:
 _bearer = HTTPBearer(auto_error=False, description="A JWT from `onestop token --role …`")
 
 
-def current_principal(
+async def current_principal(
     request: Request, _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None
 ) -> Principal:
     """The caller, as the auth middleware verified it (the dependency documents the scheme in /docs)."""

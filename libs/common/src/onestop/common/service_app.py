@@ -185,6 +185,6 @@ class MetricsMiddleware:
             HTTP_LATENCY.labels(self.service, route).observe(time.perf_counter() - start)
 
 
-def runtime_of(request: Request) -> Runtime:
-    """FastAPI dependency: the running service's runtime."""
+async def runtime_of(request: Request) -> Runtime:
+    """FastAPI dependency: the running service's runtime (async: no thread-pool hop per request)."""
     return request.app.state.runtime  # type: ignore[no-any-return]

@@ -21,6 +21,12 @@ class MoneyError(ValueError):
 
 def parse_yuan(value: Any) -> int:
     """'1234.50' (or Decimal, or int fen-free yuan) -> 123450 fen. Floats are refused."""
+    if type(value) is str:  # fast path for the common "123.45" / "123" (a quote has hundreds)
+        whole, dot, frac = value.partition(".")
+        if whole.isdigit() and whole.isascii() and len(whole) <= 13 and (
+            not dot or (frac.isdigit() and frac.isascii() and 1 <= len(frac) <= 2)
+        ):
+            return int(whole) * 100 + (int(frac.ljust(2, "0")) if dot else 0)
     if isinstance(value, bool) or isinstance(value, float):
         raise MoneyError("amount must be a decimal string like \"1234.50\", not a float")
     if isinstance(value, int):

@@ -9,11 +9,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from onestop.common.auth import CurrentPrincipal, Principal
+from onestop.common.auth import Principal
 from onestop.common.errors import NotFound
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.common.service_app import Runtime
-from onestop.rules.api.deps import PoliciesDep, RuntimeDep
+from onestop.rules.api.deps import CurrentPrincipal, PoliciesDep, RuntimeDep
 from onestop.rules.domain.registry import validate_policy_text
 from onestop.rules.service import Policies, publish
 

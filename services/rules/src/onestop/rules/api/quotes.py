@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
-from onestop.common.auth import CurrentPrincipal
 from onestop.contracts.quote import QuoteRequest, QuoteResult
-from onestop.rules.api.deps import PoliciesDep
+from onestop.rules.api.deps import CurrentPrincipal, PoliciesDep
 from onestop.rules.domain.nhsa import NhsaSettlement, to_nhsa
 from onestop.rules.service import quote
 
@@ -34,6 +34,6 @@ async def post_quote(
     shape: Literal["onestop", "nhsa"] = Query("onestop", description="answer shape"),
 ) -> Any:
     result = quote(policies, body)
-    if shape == "nhsa":
-        return to_nhsa(result)
-    return result
+    model = to_nhsa(result) if shape == "nhsa" else result
+    # serialised once here: FastAPI would otherwise check the (already typed) answer against the union
+    return Response(model.model_dump_json(), media_type="application/json")

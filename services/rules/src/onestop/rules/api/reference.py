@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from onestop.common.auth import CurrentPrincipal, require_role
+from onestop.common.auth import require_role
 from onestop.common.clock import today
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.contracts.enums import Role
 from onestop.contracts.treat_first import TreatFirstRule
-from onestop.rules.api.deps import PoliciesDep, RuntimeDep
+from onestop.rules.api.deps import CurrentPrincipal, PoliciesDep, RuntimeDep
 from onestop.rules.api.policies import publish_text
 from onestop.rules.domain.policy import CatalogueEntry, Hospital, NoPolicyInForce
 from onestop.rules.errors import NoPolicy

@@ -7,10 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
-from onestop.common.auth import CurrentPrincipal
 from onestop.common.errors import InvalidInput, NotFound
 from onestop.contracts.quote import QuoteRequest
-from onestop.rules.api.deps import PoliciesDep
+from onestop.rules.api.deps import CurrentPrincipal, PoliciesDep
 from onestop.rules.domain.policy import PolicyInvalid, parse_policy_text
 from onestop.rules.domain.registry import PolicyRegistry
 from onestop.rules.domain.resolved import ResolvedPolicy

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from onestop.contracts.enums import HospitalLevel, StayKind
-from onestop.contracts.money import Yuan, format_fen, half_up, mul_ratio
+from onestop.contracts.money import Yuan, format_fen, half_up
 
 ONE = Decimal(1)
 
@@ -73,6 +73,10 @@ class Tiers(_P):
                 raise ValueError("tier bounds must ascend above the threshold")
             last = t.upto if t.upto is not None else last
         return self
+
+    @property
+    def segments(self) -> list[tuple[int | None, Decimal]]:
+        return [(t.upto, t.ratio) for t in self.tiers]
 
 
 class RatioCap(_P):
@@ -152,6 +156,24 @@ class Step:
     grant: int = 0  # grants used (grant)
 
 
+_RATIOS: dict[Decimal, tuple[int, int]] = {}
+_PCT: dict[Decimal, str] = {}
+
+
+def mul(fen: int, ratio: Decimal) -> int:
+    """fen × ratio rounded half-up (away from zero) to the fen; equals `mul_ratio`, in ints (hot path)."""
+    nd = _RATIOS.get(ratio)
+    if nd is None:
+        if len(_RATIOS) > 4096:
+            _RATIOS.clear()
+        nd = _RATIOS[ratio] = ratio.as_integer_ratio()
+    num, den = nd
+    x = fen * num
+    if x >= 0:
+        return (2 * x + den) // (2 * den)
+    return -((den - 2 * x) // (2 * den))
+
+
 def cap_left(cap: int | None, paid: int) -> int | None:
     return None if cap is None else max(0, cap - paid)
 
@@ -162,9 +184,11 @@ def _capped(x: int, left: int | None) -> int:
 
 def deductible_ratio(base: int, deductible: int, ratio: Decimal, cap: int | None, paid: int) -> Step:
     """min(half_up(max(base − deductible, 0) × ratio), cap_left)."""
-    left = cap_left(cap, paid)
-    amount = _capped(mul_ratio(max(base - deductible, 0), ratio), left)
-    return Step(amount, base, deductible, ratio, cap, left, deductible_borne=min(deductible, base))
+    left = None if cap is None else max(0, cap - paid)
+    amount = mul(base - deductible, ratio) if base > deductible else 0
+    if left is not None and amount > left:
+        amount = left
+    return Step(amount, base, deductible, ratio, cap, left, min(deductible, base))
 
 
 def tiers(base: int, cumulative: int, threshold: int, segs: list[tuple[int | None, Decimal]],
@@ -194,7 +218,7 @@ def tiers(base: int, cumulative: int, threshold: int, segs: list[tuple[int | Non
 
 def gap_fill(remaining: int, total: int, target_ratio: Decimal, cap: int | None, paid: int) -> Step:
     """target_self_pay = half_up(total × (1 − r)); amount = max(0, remaining − target_self_pay)."""
-    target = mul_ratio(total, ONE - target_ratio)
+    target = mul(total, ONE - target_ratio)
     left = cap_left(cap, paid)
     return Step(_capped(max(0, remaining - target), left), remaining, 0, target_ratio, cap, left)
 
@@ -207,9 +231,17 @@ def grant(remaining: int, amount: int, used: int, per_year: int) -> Step:
 
 
 def yuan(fen: int) -> str:
+    if fen >= 0:
+        q, r = divmod(fen, 100)
+        return f"{q}.{r:02d}元"
     return format_fen(fen) + "元"
 
 
 def pct(r: Decimal) -> str:
-    s = format((r * 100).normalize(), "f")
-    return s + "%"
+    """0.95 → "95%" (cached: a policy has few ratios)."""
+    s = _PCT.get(r)
+    if s is None:
+        if len(_PCT) > 4096:
+            _PCT.clear()
+        s = _PCT[r] = format((r * 100).normalize(), "f") + "%"
+    return s

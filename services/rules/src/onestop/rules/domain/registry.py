@@ -29,6 +29,9 @@ from onestop.rules.domain.resolved import ResolvedPolicy, build
 MAX_PARENTS = 4
 
 
+BY_DATE_MAX = 50_000
+
+
 def _candidates(region_code: str) -> list[str]:
     out = [region_code, region_code[:4] + "00", region_code[:2] + "0000"]
     return list(dict.fromkeys(out))
@@ -39,6 +42,8 @@ class PolicyRegistry:
     versions: dict[str, tuple[ParsedPolicy, ...]] = field(default_factory=dict)
     errors: tuple[PolicyError, ...] = ()
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    # (region_code, date) → resolved policy: a quote's lookup is one dict probe (bounded: cleared when full)
+    _by_date: dict = field(default_factory=dict, compare=False, repr=False)
 
     # ------------------------------------------------------------------ loading
 
@@ -127,6 +132,15 @@ class PolicyRegistry:
 
     def resolve(self, region_code: str, on_date: date) -> ResolvedPolicy:
         """The policy in force for `region_code` (or its city / province) on `on_date`."""
+        hit = self._by_date.get((region_code, on_date))
+        if hit is None:
+            hit = self._resolve(region_code, on_date)
+            if len(self._by_date) >= BY_DATE_MAX:
+                self._by_date.clear()
+            self._by_date[(region_code, on_date)] = hit
+        return hit
+
+    def _resolve(self, region_code: str, on_date: date) -> ResolvedPolicy:
         for code in _candidates(region_code):
             parsed = self._version_at(code, on_date)
             if parsed is None:

@@ -56,6 +56,7 @@ class ResolvedPayer:
     _levels: frozenset | None = None
     _kinds: frozenset | None = None
     _ins: frozenset | None = None
+    _base_scope: dict | None = None  # insurance → does this payer's base start from the in-scope amount
 
     @classmethod
     def make(cls, **kw: Any) -> ResolvedPayer:
@@ -64,8 +65,14 @@ class ResolvedPayer:
         def fs(v: list) -> frozenset | None:
             return frozenset(v) if v else None
 
+        base_scope = {ins: getattr(p, "base", "remaining") == "policy_scope" for ins, p in kw["params"].items()}
         return cls(**kw, _cats=fs(c.categories), _classes=fs(c.disease_class), _levels=fs(c.hospital_levels),
-                   _kinds=fs(c.stay_kinds), _ins=fs(c.insurance))
+                   _kinds=fs(c.stay_kinds), _ins=fs(c.insurance), _base_scope=base_scope)
+
+    def base_scope(self, insurance: Insurance) -> bool:
+        """Whether the payer's base is the remaining in-scope amount (else all that is left unpaid)."""
+        bs = self._base_scope or {}
+        return bs[insurance] if insurance in bs else bs.get(None, False)
 
     def params_for(self, insurance: Insurance) -> Any:
         p = self.params.get(insurance)

@@ -74,7 +74,7 @@ def simulate(requests: Iterable[QuoteRequest], a: ResolvedPolicy, b: ResolvedPol
     changed: list[tuple[int, int, str, int, int, int]] = []
     total = spa = spb = n = 0
     for i, req in enumerate(requests):
-        qa, qb = compute_quote(a, req), compute_quote(b, req)
+        qa, qb = compute_quote(a, req, explain=False), compute_quote(b, req, explain=False)
         n += 1
         total += qa.total
         spa += qa.self_pay

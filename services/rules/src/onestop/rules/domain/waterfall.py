@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from onestop.contracts.enums import FeeClass, HospitalLevel, StayKind
 from onestop.contracts.money import mul_ratio
@@ -14,7 +14,6 @@ from onestop.contracts.quote import (
     QuoteRequest,
     QuoteResult,
     TraceStep,
-    make_accumulators,
 )
 from onestop.rules.domain import calculators as calc
 from onestop.rules.domain.calculators import Step, pct, yuan
@@ -38,8 +37,8 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-def _mk(cls, **kw):
-    """model_construct without its per-call overhead: every field must be given (hot path only)."""
+def _mk(cls, kw):
+    """model_construct without its per-call overhead: `kw` must hold every field (hot path only)."""
     obj = _new(cls)
     _set(obj, "__dict__", kw)
     _set(obj, "__pydantic_fields_set__", set(kw))
@@ -50,26 +49,43 @@ def _mk(cls, **kw):
 
 def _ratio_int(r: Decimal | None) -> tuple[int, int] | None:
     return None if r is None else r.as_integer_ratio()
-_Q4 = Decimal("0.0001")
+
+
+_ZERO4 = Decimal("0.0000")
+_EFF: dict[int, Decimal] = {}
+
+
+def _effective_ratio(paid: int, total: int) -> Decimal:
+    """half_up(paid / total) to 4 places, in ints (equals the Decimal quantize)."""
+    if not total:
+        return _ZERO4
+    n = (2 * paid * 10000 + total) // (2 * total)
+    d = _EFF.get(n)
+    if d is None:
+        d = _EFF[n] = Decimal(n).scaleb(-4)
+    return d
 
 
 def classify(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, int, int, int, list]:
     """(total, policy_scope, class C, over price limit, B co-pay-first, lines unknown to the catalogue)."""
-    cat = rp.catalogue
+    cat_get = rp.catalogue.get
     default = _ratio_int(rp.default_copay or None)
     total = scope = c_amt = over = pre = 0
     unknown = []
     for ln in req.lines:
         amt = ln.amount
         total += amt
-        e = cat.get(ln.code)
+        e = cat_get(ln.code)
         if e is None:
             unknown.append(ln)
             cls = ln.fee_class
             if cls is _C:
                 c_amt += amt
                 continue
-            copay, limit = (default if cls is _B else None), None
+            if cls is not _B or default is None:
+                scope += amt
+                continue
+            copay, limit = default, None
         else:
             cls, copay, limit = e
             if cls == "C":
@@ -90,7 +106,13 @@ def classify(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, int, int,
     return total, scope, c_amt, over, pre, unknown
 
 
-def compute_quote(rp: ResolvedPolicy, req: QuoteRequest) -> QuoteResult:
+def _ts(code: str, lines: list[str], text_zh: str) -> TraceStep:
+    return _mk(TraceStep, {"code": code, "lines": lines, "text_zh": text_zh})
+
+
+def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True) -> QuoteResult:
+    """The quote. `explain=False` (policy simulation only) leaves out the Chinese sentences and the
+    catalogue notes; every amount, the delta and the machine-readable trace fields are the same."""
     person, stay = req.person, req.stay
     steps: list[TraceStep] = []
     notes: list[CatalogueNote] = []
@@ -103,41 +125,36 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest) -> QuoteResult:
         total = scope = pkg.price
         c_amt = over = pre = 0
         hosp_part = max(0, itemised - pkg.price)
-        steps.append(_mk(TraceStep, 
-            code="package", lines=[f"{rp.package.path}.params.packages.{pkg.icd10}"],
-            text_zh=(f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准{yuan(pkg.price)}；"
-                     f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。")))
+        if explain:
+            steps.append(_ts("package", [f"{rp.package.path}.params.packages.{pkg.icd10}"],
+                             f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准{yuan(pkg.price)}；"
+                             f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。"))
     else:
         total, scope, c_amt, over, pre, unknown = classify(rp, req)
         itemised = total
-        if unknown:
-            notes = [_mk(CatalogueNote, 
-                line_id=ln.line_id, code=ln.code, his_class=ln.fee_class,
-                text_zh=f"{ln.name}（{ln.code}）不在医保目录中，按医院上传的{ln.fee_class.value}类计算")
+        if unknown and explain:
+            notes = [_mk(CatalogueNote, {
+                "line_id": ln.line_id, "code": ln.code, "his_class": ln.fee_class,
+                "text_zh": f"{ln.name}（{ln.code}）不在医保目录中，按医院上传的{ln.fee_class}类计算"})
                 for ln in unknown]
-            steps.append(_mk(TraceStep, 
-                code="catalogue", lines=[],
-                text_zh=f"{len(unknown)}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
+            steps.append(_ts("catalogue", [], f"{len(unknown)}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
     out = total - scope
-    steps.append(_mk(TraceStep, 
-        code="classify", lines=["catalogue"],
-        text_zh=(f"医疗费用{yuan(total)}，其中政策范围内{yuan(scope)}，政策范围外{yuan(out)}"
-                 f"（丙类{yuan(c_amt)}、超限价{yuan(over)}、乙类先行自付{yuan(pre)}）。")))
+    if explain:
+        steps.append(_ts("classify", ["catalogue"],
+                         f"医疗费用{yuan(total)}，其中政策范围内{yuan(scope)}，政策范围外{yuan(out)}"
+                         f"（丙类{yuan(c_amt)}、超限价{yuan(over)}、乙类先行自付{yuan(pre)}）。"))
 
     tilts = rp.tilts if rp.tilts is not None and rp.tilts.covers(person) else None
-    if tilts is not None:
-        steps.append(_mk(TraceStep, code="tilts", lines=["tilts"],
-                                               text_zh="您属于贫困人口，享受倾斜支付政策。"))
+    if tilts is not None and explain:
+        steps.append(_ts("tilts", ["tilts"], "您属于贫困人口，享受倾斜支付政策。"))
     applicable = [p for p in rp.payers if p.applies(person, stay)]
     replaced: set[str] = set()
     for p in applicable:
-        replaced |= p.replaces
-    for p in applicable:
-        gone = [q.name for q in applicable if q.id in p.replaces]
-        if gone:
-            steps.append(_mk(TraceStep, 
-                code="replaces", lines=[f"{p.path}.replaces"],
-                text_zh=f"享受{p.name}的，不再享受{'、'.join(gone)}。"))
+        if p.replaces:
+            replaced |= p.replaces
+            gone = [q.name for q in applicable if q.id in p.replaces]
+            if gone and explain:
+                steps.append(_ts("replaces", [f"{p.path}.replaces"], f"享受{p.name}的，不再享受{'、'.join(gone)}。"))
 
     rem, scope_left = total, scope
     payers: list[PayerAmount] = []
@@ -145,41 +162,45 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest) -> QuoteResult:
     d_ded: dict[str, int] = {}
     d_cum: dict[str, int] = {}
     d_grants: dict[str, int] = {}
+    insurance = person.insurance
     for p in applicable:
         if p.id in replaced:
             continue
-        params = p.params_for(person.insurance)
+        params = p.params_for(insurance)
         lines = [p.path]
-        base_scope = getattr(params, "base", "remaining") == "policy_scope"
+        base_scope = p.base_scope(insurance)
         base = scope_left if base_scope else rem
-        step, text = _step(p, params, base, rem, total, req, tilts, lines)
+        step, text = _step(p, params, base, rem, total, req, tilts, lines, explain)
         amount = step.amount
         rem -= amount
         scope_left = scope_left - amount if base_scope else max(0, scope_left - amount)
-        d_paid[p.id] = amount
-        d_ded[p.id] = step.deductible_borne
-        d_cum[p.id] = step.counted
-        d_grants[p.id] = step.grant
-        trace = _mk(PayerTrace, 
-            kind=p.kind, base=step.base, deductible=step.deductible, ratio=step.ratio, cap=step.cap,
-            cap_left=step.cap_left, amount=amount, lines=lines,
-            nhsa_code=p.nhsa.get(person.insurance), text_zh=text)
-        payers.append(_mk(PayerAmount, payer=p.id, name=p.name, agency=p.agency, amount=amount,
-                                                  trace=trace))
+        pid = p.id
+        if amount:
+            d_paid[pid] = amount
+        if step.deductible_borne:
+            d_ded[pid] = step.deductible_borne
+        if step.counted:
+            d_cum[pid] = step.counted
+        if step.grant:
+            d_grants[pid] = step.grant
+        trace = _mk(PayerTrace, {
+            "kind": p.kind, "base": step.base, "deductible": step.deductible, "ratio": step.ratio, "cap": step.cap,
+            "cap_left": step.cap_left, "amount": amount, "lines": lines, "nhsa_code": p.nhsa.get(insurance),
+            "text_zh": text})
+        payers.append(_mk(PayerAmount, {"payer": pid, "name": p.name, "agency": p.agency, "amount": amount,
+                                        "trace": trace}))
     self_pay = rem
-    eff = (Decimal(total - self_pay) / Decimal(total)).quantize(_Q4, ROUND_HALF_UP) if total else Decimal(
-        "0.0000")
-    steps.append(_mk(TraceStep, 
-        code="self_pay", lines=[],
-        text_zh=(f"各项基金共支付{yuan(total - self_pay)}，个人自付{yuan(self_pay)}，"
-                 f"实际报销比例{pct(eff)}。")))
-    delta = make_accumulators(AccumulatorDelta, paid=d_paid, deductible_paid=d_ded, cumulative_self_pay=d_cum,
-                              stays={stay.kind: {stay.hospital_level: 1}}, grants_used=d_grants)
-    return _mk(QuoteResult, 
-        policy=rp.ref, total=total, itemised_total=itemised, policy_scope=scope, out_of_scope=out,
-        class_c_amount=c_amt, over_limit_amount=over, copay_first_amount=pre, payers=payers,
-        self_pay=self_pay, effective_ratio=eff, trace=steps, delta=delta, catalogue_notes=notes,
-        hosp_part_amt=hosp_part, insurance=person.insurance)
+    eff = _effective_ratio(total - self_pay, total)
+    if explain:
+        steps.append(_ts("self_pay", [], f"各项基金共支付{yuan(total - self_pay)}，个人自付{yuan(self_pay)}，"
+                                         f"实际报销比例{pct(eff)}。"))
+    delta = _mk(AccumulatorDelta, {"paid": d_paid, "deductible_paid": d_ded, "cumulative_self_pay": d_cum,
+                                   "stays": {stay.kind: {stay.hospital_level: 1}}, "grants_used": d_grants})
+    return _mk(QuoteResult, {
+        "policy": rp.ref, "total": total, "itemised_total": itemised, "policy_scope": scope, "out_of_scope": out,
+        "class_c_amount": c_amt, "over_limit_amount": over, "copay_first_amount": pre, "payers": payers,
+        "self_pay": self_pay, "effective_ratio": eff, "trace": steps, "delta": delta, "catalogue_notes": notes,
+        "hosp_part_amt": hosp_part, "insurance": insurance})
 
 
 def _cap_note(step: Step) -> str:
@@ -194,26 +215,27 @@ def _tilt_note(lines: list[str]) -> str:
 
 
 def _step(p: ResolvedPayer, params, base: int, rem: int, total: int, req: QuoteRequest, tilts,
-          lines: list[str]) -> tuple[Step, str]:
+          lines: list[str], explain: bool = True) -> tuple[Step, str]:
     person, stay, acc = req.person, req.stay, req.accumulators
     paid = acc.paid.get(p.id, 0)
     kind, name = p.kind, p.name
-    where = f"在{LEVEL_ZH[stay.hospital_level]}{KIND_ZH[stay.kind]}"
     if kind == "deductible_ratio_cap":
         row = params.row(stay.kind, stay.hospital_level)
         if row is None:
-            return Step(0, base), f"{name}：{where}不在报销范围内，支付0.00元。"
-        lines.append(f"{p.path}.params.{stay.kind.value}.{stay.hospital_level.value}")
+            return Step(0, base), f"{name}：{_where(stay)}不在报销范围内，支付0.00元。" if explain else ""
+        lines.append(f"{p.path}.params.{stay.kind}.{stay.hospital_level}")
         ded, ratio = row.deductible, row.ratio
         if tilts is not None:
             ded = tilt_deductible(tilts, p.id, ded, person, stay, acc, lines)
             ratio = tilt_ratio(tilts, p.id, ratio, stay, lines)
         s = calc.deductible_ratio(base, ded, ratio, params.annual_cap, paid)
-        return s, (f"{name}：{where}，政策范围内费用{yuan(base)}，扣除起付线{yuan(ded)}后按{pct(ratio)}报销"
+        if not explain:
+            return s, ""
+        return s, (f"{name}：{_where(stay)}，政策范围内费用{yuan(base)}，扣除起付线{yuan(ded)}后按{pct(ratio)}报销"
                    f"{_tilt_note(lines)}，支付{yuan(s.amount)}{_cap_note(s)}。")
     if kind == "tiers":
         threshold = params.threshold
-        segs = [(t.upto, t.ratio) for t in params.tiers]
+        segs = params.segments
         lines.append(f"{p.path}.params.tiers")
         if tilts is not None:
             threshold = tilt_deductible(tilts, p.id, threshold, person, stay, acc, lines)
@@ -221,6 +243,8 @@ def _step(p: ResolvedPayer, params, base: int, rem: int, total: int, req: QuoteR
                     enumerate(segs)]
         cum = acc.cumulative_self_pay.get(p.id, 0)
         s = calc.tiers(base, cum, threshold, segs, params.annual_cap, paid)
+        if not explain:
+            return s, ""
         rates = "、".join(pct(r) for _, r in segs)
         return s, (f"{name}：本年此前累计合规自付{yuan(cum)}，本次合规自付{yuan(base)}，"
                    f"超过年度起付线{yuan(threshold)}的部分分段按{rates}报销{_tilt_note(lines)}，"
@@ -228,29 +252,39 @@ def _step(p: ResolvedPayer, params, base: int, rem: int, total: int, req: QuoteR
     if kind == "ratio_cap":
         ratio = params.ratio_at(stay.hospital_level)
         if ratio is None:
-            return Step(0, base), f"{name}：{where}不在救助范围内，支付0.00元。"
+            return Step(0, base), f"{name}：{_where(stay)}不在救助范围内，支付0.00元。" if explain else ""
         s = calc.deductible_ratio(base, params.deductible, ratio, params.annual_cap, paid)
+        if not explain:
+            return s, ""
         return s, (f"{name}：救助基数{yuan(base)}，扣除起付线{yuan(params.deductible)}后按{pct(ratio)}救助，"
                    f"支付{yuan(s.amount)}{_cap_note(s)}。")
     if kind == "share":
         ratio = params.ratios.get(stay.hospital_level)
         if ratio is None:
-            return Step(0, base), f"{name}：{where}就医不享受{name}，支付0.00元。"
-        lines.append(f"{p.path}.params.ratios.{stay.hospital_level.value}")
+            return Step(0, base), f"{name}：{_where(stay)}就医不享受{name}，支付0.00元。" if explain else ""
+        lines.append(f"{p.path}.params.ratios.{stay.hospital_level}")
         s = calc.deductible_ratio(base, 0, ratio, params.annual_cap, paid)
         s.deductible_borne = 0
-        return s, (f"{name}：个人自付{yuan(base)}，{where}按{pct(ratio)}保障，"
+        if not explain:
+            return s, ""
+        return s, (f"{name}：个人自付{yuan(base)}，{_where(stay)}按{pct(ratio)}保障，"
                    f"支付{yuan(s.amount)}{_cap_note(s)}。")
     if kind == "gap_fill":
         r = params.target_ratio
         s = calc.gap_fill(rem, total, r, params.annual_cap, paid)
-        target = mul_ratio(total, calc.ONE - r)
+        if not explain:
+            return s, ""
+        target = calc.mul(total, calc.ONE - r)
         return s, (f"{name}：医疗费用{yuan(total)}，实际报销比例补足到{pct(r)}，个人只需支付{yuan(target)}，"
                    f"本基金补足{yuan(s.amount)}{_cap_note(s)}。")
     if kind == "grant":
         used = acc.grants_used.get(p.id, 0)
         s = calc.grant(rem, params.amount, used, params.per_year)
         if used >= params.per_year:
-            return s, f"{name}：本年已享受过一次性帮扶，支付0.00元。"
-        return s, f"{name}：经确认完全无力支付，一次性帮扶{yuan(s.amount)}。"
+            return s, f"{name}：本年已享受过一次性帮扶，支付0.00元。" if explain else ""
+        return s, f"{name}：经确认完全无力支付，一次性帮扶{yuan(s.amount)}。" if explain else ""
     raise AssertionError(f"unknown calculator kind {kind}")
+
+
+def _where(stay) -> str:
+    return f"在{LEVEL_ZH[stay.hospital_level]}{KIND_ZH[stay.kind]}"

@@ -1,0 +1,288 @@
+"""The rules service's speed (issue 4, Performance), each figure beside its anchor of the same run.
+
+- `zen_decision_us`: one deductible+ratio+cap decision by zen-engine (a JDM graph with one
+  expression node: min(max(base − deductible, 0) × ratio, cap)), the issue's yardstick;
+- `quote_100_lines_us`: in-process quote of a 100-line stay (the registry lookup and the whole
+  waterfall with its Chinese trace, from an already validated `QuoteRequest`), median;
+- `replay_stays_per_s`: 10,000 such stays quoted back to back on one core;
+- `http_quote_p50_ms` / `http_quote_p99_ms`: `POST /v1/quotes` of the same stay against a uvicorn of
+  the rules app in a subprocess, paced at 200 requests/s for ~10 s (latency from the scheduled send
+  time, so a stall is not hidden by coordinated omission).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench.core import Context, Row
+
+GROUP = "rules"
+CODES = [("250101001", "A", "35.00"), ("110200001", "A", "22.00"), ("120100001", "A", "45.00"),
+         ("XB01ABA001", "B", "128.40"), ("XL01XCQ003", "B", "5600.00"), ("MZ0000001", "B", "66.60"),
+         ("ZZ0000001", "C", "18.00"), ("LOCAL00001", "A", "12.30"), ("LOCAL00002", "B", "250.00"),
+         ("LOCAL00003", "C", "9.90")]
+
+
+def stay_body(n_lines: int = 100, region: str = "150222") -> dict[str, Any]:
+    """A 100-line inpatient stay of a registered-poor resident at a county hospital (DESIGN §9.1 shape).
+
+    Catalogue items and items unknown to the catalogue mixed, classes A/B/C, a price limit crossed;
+    four payers apply (basic, critical illness, assistance, gap_fill), tilts included.
+    """
+    lines = []
+    for i in range(n_lines):
+        code, cls, amount = CODES[i % len(CODES)]
+        lines.append({"line_id": f"L{i:04d}", "code": code, "name": f"项目{code}", "class": cls,
+                      "amount": amount})
+    return {
+        "region_code": region, "date": "2026-03-10",
+        "person": {"categories": ["registered_poor"], "insurance": "resident", "disability": None},
+        "stay": {"kind": "inpatient", "hospital_level": "county", "disease_code": None},
+        "accumulators": {"paid": {"basic": "1200.00"}, "cumulative_self_pay": {"critical_illness": "9000.00"}},
+        "lines": lines,
+    }
+
+
+def load_policies() -> Any:
+    from onestop.rules.service import Policies
+    from onestop.rules.settings import SHIPPED_POLICIES
+
+    return Policies.from_dir(SHIPPED_POLICIES)
+
+
+# --------------------------------------------------------------------------- zen-engine yardstick
+
+ZEN_GRAPH = {
+    "contentType": "application/vnd.gorules.decision",
+    "nodes": [
+        {"id": "in", "type": "inputNode", "name": "request", "position": {"x": 0, "y": 0}},
+        {"id": "calc", "type": "expressionNode", "name": "deductible_ratio_cap", "position": {"x": 200, "y": 0},
+         "content": {"expressions": [
+             {"id": "e1", "key": "amount", "value": "min([max([base - deductible, 0]) * ratio, cap])"}]}},
+        {"id": "out", "type": "outputNode", "name": "response", "position": {"x": 400, "y": 0}},
+    ],
+    "edges": [{"id": "e-in", "sourceId": "in", "targetId": "calc", "type": "edge"},
+              {"id": "e-out", "sourceId": "calc", "targetId": "out", "type": "edge"}],
+}
+
+
+def _median_us(fn: Any, n: int) -> float:
+    for _ in range(min(200, n)):  # warm up
+        fn()
+    times = []
+    pc = time.perf_counter
+    for _ in range(n):
+        t = pc()
+        fn()
+        times.append(pc() - t)
+    return statistics.median(times) * 1e6
+
+
+def zen_decision(ctx: Context) -> float | None:
+    try:
+        import zen
+    except ImportError:
+        ctx.add(Row(GROUP, "zen_decision_us", float("nan"), "µs",
+                    note="skipped: zen-engine is not installed (benchmark-only dependency; uv sync --group dev)"))
+        return None
+    from importlib.metadata import version
+
+    decision = zen.ZenEngine().create_decision(json.dumps(ZEN_GRAPH))
+    facts = {"base": 4000.0, "deductible": 300.0, "ratio": 0.8, "cap": 1500.0}
+    assert decision.evaluate(facts)["result"]["amount"] == 1500
+    us = _median_us(lambda: decision.evaluate(facts), 5000)
+    ctx.add(Row(GROUP, "zen_decision_us", us, "µs",
+                note=f"zen-engine {version('zen-engine')}: one expression node min(max(base−deductible,0)×ratio, cap)"))
+    return us
+
+
+# --------------------------------------------------------------------------- in-process
+
+
+def _stays(n: int) -> list[Any]:
+    """n distinct 100-line stays (amounts vary), validated once up front."""
+    import random
+
+    from onestop.contracts.quote import QuoteRequest
+
+    rng = random.Random(4)
+    out = []
+    base = stay_body()
+    for _ in range(n):
+        body = dict(base, lines=[dict(ln, amount=f"{rng.randint(100, 900_000) / 100:.2f}") for ln in base["lines"]])
+        out.append(QuoteRequest.model_validate(body))
+    return out
+
+
+def in_process(ctx: Context, zen_us: float | None) -> None:
+    from onestop.contracts.quote import QuoteRequest
+    from onestop.rules.domain.waterfall import compute_quote
+    from onestop.rules.service import quote
+
+    policies = load_policies()
+    request = QuoteRequest.model_validate(stay_body())
+    us = _median_us(lambda: quote(policies, request), 5000)
+    ctx.add(Row(GROUP, "quote_100_lines_median_us", us, "µs", anchor="zen_decision_us",
+                ratio=us / zen_us if zen_us else None, target="≤ 1.5 × zen_decision_us",
+                note="registry lookup + classification + 4 payers + Chinese trace, from a validated request"))
+
+    distinct, rounds = 2000, 5
+    stays = _stays(distinct)
+    resolved = [policies.resolve(s.region_code, s.date) for s in stays]
+    pairs = list(zip(resolved, stays, strict=True))
+    gc.collect()
+    for explain, name, note in (
+        (False, "replay_stays_per_s", "policy simulation's replay (amounts, delta, machine trace; no sentences)"),
+        (True, "replay_full_quotes_per_s", "the same stays as full quotes (Chinese sentences, catalogue notes)"),
+    ):
+        t = time.process_time()
+        for _ in range(rounds):
+            for rp, s in pairs:
+                compute_quote(rp, s, explain=explain)
+        rate = distinct * rounds / (time.process_time() - t)
+        ctx.add(Row(GROUP, name, rate, "stays/s", target="≥ 10,000/s on one core" if not explain else None,
+                    note=f"{distinct} distinct 100-line stays × {rounds}, one thread, CPU time; {note}"))
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_server(ctx: Context, port: int, log: Path) -> subprocess.Popen[bytes]:
+    from onestop.cli.stack import migrate_all
+
+    with ThreadPoolExecutor(1) as pool:  # Alembic runs its own event loop: keep it off any caller's
+        pool.submit(migrate_all, ctx.database_url, ["rules"]).result()
+    env = {**os.environ, "DATABASE_URL": ctx.database_url, "NATS_URL": ctx.nats_url, "LOG_LEVEL": "warning"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "onestop.cli.main", "serve", "rules", "--port", str(port)],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+class _Conn:
+    """One keep-alive HTTP/1.1 connection, written by hand: the load generator must cost far less CPU than
+    the server it measures (httpx's async client costs about a millisecond a request on a small machine)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def post(self, request: bytes) -> int:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return status
+
+
+async def _paced(port: int, token: str, rate: float, seconds: float, pool_size: int = 32) -> list[float]:
+    """Latencies (s) of requests sent at a fixed schedule, each measured from its scheduled time."""
+    body = json.dumps(stay_body()).encode()
+    request = (f"POST /v1/quotes HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    idle: asyncio.Queue[_Conn] = asyncio.Queue()
+    conns = [_Conn(*await asyncio.open_connection("127.0.0.1", port)) for _ in range(pool_size)]
+    for c in conns:
+        idle.put_nowait(c)
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(at: float | None) -> None:
+        nonlocal errors
+        conn = await idle.get()
+        try:
+            status = await conn.post(request)
+        finally:
+            idle.put_nowait(conn)
+        if at is not None:
+            latencies.append(loop.time() - at)
+        if status != 200:
+            errors += 1
+
+    try:
+        await asyncio.gather(*(one(None) for _ in range(200)))  # warm up connections and the server
+        n = int(rate * seconds)
+        start = loop.time() + 0.1
+        tasks = []
+        for i in range(n):
+            at = start + i / rate
+            delay = at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(at)))
+        await asyncio.gather(*tasks)
+    finally:
+        for c in conns:
+            c.writer.close()
+    if errors:
+        raise RuntimeError(f"{errors} of {len(latencies)} quotes failed")
+    return latencies
+
+
+def http(ctx: Context, rate: float = 200.0, seconds: float = 10.0) -> None:
+    import httpx
+
+    from onestop.common.auth import TokenIssuer
+    from onestop.common.settings import ServiceSettings
+
+    port = _free_port()
+    log = Path(tempfile.mkdtemp(prefix="onestop-bench-rules-")) / "rules.log"
+    proc = _start_server(ctx, port, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"rules exited at start: {log.read_text(errors='replace')[-500:]}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"rules not ready after 60 s (see {log})")
+            time.sleep(0.2)
+        s = ServiceSettings()
+        token = TokenIssuer(s.jwt_keys, s.jwt_current_kid, s.jwt_issuer).mint("hospital", hospital_code="H1")
+        lat = sorted(asyncio.run(_paced(port, token, rate, seconds)))
+        p50 = lat[len(lat) // 2] * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        note = (f"{len(lat)} POST /v1/quotes of the 100-line stay at {rate:.0f}/s paced, uvicorn 1 worker in a "
+                "subprocess (h11, no uvloop); latency from each request's scheduled send time")
+        ctx.add(Row(GROUP, "http_quote_p50_ms", p50, "ms", note=note))
+        ctx.add(Row(GROUP, "http_quote_p99_ms", p99, "ms", target="≤ 10 ms at 200 req/s", note=note))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+
+
+def run(ctx: Context) -> None:
+    zen_us = zen_decision(ctx)
+    in_process(ctx, zen_us)
+    http(ctx)

@@ -1,0 +1,71 @@
+"""Reference data in the policy: hospitals, catalogue, treat-first; operators add to them (a new version)."""
+
+from __future__ import annotations
+
+from conftest import bearer, idem, latest_version, pinned_body
+
+
+async def test_hospitals_include_inherited_ones(rules) -> None:  # type: ignore[no-untyped-def]
+    app, client = rules
+    r = await client.get("/v1/hospitals", params={"region_code": "411203"}, headers=bearer(app))
+    assert r.status_code == 200, r.text
+    own = {h["hospital_code"] for h in r.json()}
+    assert "H411203001" in own
+    # 河南 (the parent) gets a provincial hospital: 陕州 (the child) lists it too
+    h = {"hospital_code": "H410000001", "name": "河南省人民医院", "level": "province", "public": True,
+         "region_code": "410000"}
+    r = await client.post("/v1/hospitals", json={"region_code": "410000", "hospitals": [h]},
+                          headers={**bearer(app), **idem()})
+    assert r.status_code == 201, r.text
+    assert r.json()["parts"] == ["hospitals"]
+    r = await client.get("/v1/hospitals", params={"region_code": "411203"}, headers=bearer(app))
+    got = {x["hospital_code"]: x for x in r.json()}
+    assert got["H410000001"] == h and "H411203001" in got
+
+
+async def test_operator_adds_a_hospital(rules) -> None:  # type: ignore[no-untyped-def]
+    app, client = rules
+    before = await latest_version(client, app, "140224")
+    h = {"hospital_code": "H140224999", "name": "灵丘县新建乡镇卫生院", "level": "township", "public": True,
+         "region_code": "140224"}
+    body = {"region_code": "140224", "hospitals": [h]}
+    r = await client.post("/v1/hospitals", json=body, headers={**bearer(app, "bureau", region_code="140224"), **idem()})
+    assert r.status_code == 403
+    r = await client.post("/v1/hospitals", json=body, headers={**bearer(app), **idem()})
+    assert r.status_code == 201, r.text
+    assert r.json()["version"] == before + 1
+    codes = {x["hospital_code"] for x in (await client.get("/v1/hospitals", params={"region_code": "140224"},
+                                                            headers=bearer(app))).json()}
+    assert "H140224999" in codes
+
+
+async def test_catalogue_and_operator_adds_items(rules) -> None:  # type: ignore[no-untyped-def]
+    app, client = rules
+    r = await client.get("/v1/catalogue/150222", headers=bearer(app))
+    assert r.status_code == 200, r.text
+    items = {e["code"]: e for e in r.json()}
+    assert items["XB01ABA001"]["class"] == "B" and items["XB01ABA001"]["copay_first"] == "0.10"
+    assert items["120100001"]["price_limit"] == "30.00"
+
+    item = {"code": "NEW0000001", "name": "新增检查", "class": "C"}
+    r = await client.post("/v1/catalogue/150222/items", json={"items": [item]}, headers={**bearer(app), **idem()})
+    assert r.status_code == 201, r.text
+    assert r.json()["parts"] == ["catalogue"]
+    items = {e["code"]: e for e in (await client.get("/v1/catalogue/150222", headers=bearer(app))).json()}
+    assert items["NEW0000001"]["class"] == "C"
+    # the catalogue wins over the HIS: the item sent as class A is out of scope now, and the quote says which version
+    body = pinned_body("150222", lines=[{"line_id": "L1", "code": "NEW0000001", "name": "x", "class": "A",
+                                         "amount": "100.00"}])
+    q = (await client.post("/v1/quotes", json=body, headers=bearer(app))).json()
+    assert q["class_c_amount"] == "100.00" and q["policy"]["version"] == r.json()["version"]
+
+
+async def test_treat_first_rule(rules) -> None:  # type: ignore[no-untyped-def]
+    app, client = rules
+    r = await client.get("/v1/treat-first/320681", headers=bearer(app))
+    assert r.status_code == 200, r.text
+    rule = r.json()
+    assert rule["region_code"] == "320681"
+    assert rule["blacklist_blocks_direct_settlement"] is True
+    r = await client.get("/v1/treat-first/999999", headers=bearer(app))
+    assert r.status_code == 422
