@@ -270,7 +270,7 @@ def http(ctx: Context, rate: float = 200.0, seconds: float = 10.0) -> None:
         p50 = lat[len(lat) // 2] * 1000
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
         note = (f"{len(lat)} POST /v1/quotes of the 100-line stay at {rate:.0f}/s paced, uvicorn 1 worker in a "
-                "subprocess (h11, no uvloop); latency from each request's scheduled send time")
+                "subprocess (`onestop serve`: uvloop, httptools); latency from each request's scheduled send time")
         ctx.add(Row(GROUP, "http_quote_p50_ms", p50, "ms", note=note))
         ctx.add(Row(GROUP, "http_quote_p99_ms", p99, "ms", target="≤ 10 ms at 200 req/s", note=note))
     finally:
