@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from hypothesis import strategies as st
+
 from onestop.identity.domain.id_number import VALID_PROVINCES, check_digit
 
 TODAY = date(2026, 3, 10)

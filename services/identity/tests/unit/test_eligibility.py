@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from onestop.contracts.enums import Category, Disability, HospitalLevel, Household, Insurance
 from onestop.contracts.treat_first import AdmissionGroup, TreatFirstRule
 from onestop.identity.domain.eligibility import (

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from identity_unit_helpers import TODAY, legacy_ids, make_id, valid_ids
+
 from onestop.identity.domain import id_number as idn
 from onestop.identity.domain.id_number import InvalidIdNumber
 

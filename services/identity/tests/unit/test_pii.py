@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from identity_unit_helpers import make_id, valid_ids
+
 from onestop.identity.domain.pii import PiiCipher, PiiDecryptError, PiiKeyError, generate_key
 
 K1, K2, K3, IDX = generate_key(), generate_key(), generate_key(), generate_key()

@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from identity_unit_helpers import TODAY, make_id
+
 from onestop.contracts.enums import Category, Disability, Household, Insurance
 from onestop.identity.domain.registers import (
     COLUMNS,

@@ -2,32 +2,58 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from onestop.common.inbox import Inbox, StreamConsumer
 from onestop.common.service_app import Runtime, build_app
 from onestop.contracts.events.base import stream_name
-from onestop.identity.events.policy import make_handler
+from onestop.identity.api import credit, eligibility, imports, persons
+from onestop.identity.events import policy, repayment
+from onestop.identity.rules_client import RuleBook, RulesClient
 from onestop.identity.settings import Settings
 from onestop.identity.store.tables import metadata
 
 
-async def _start(runtime: Runtime) -> None:
-    consumer = StreamConsumer(
-        runtime.db, Inbox(metadata, "identity"), runtime.js,
-        stream=stream_name("rules"), durable="identity-policy", filter_subject="onestop.rules.policy.published.>",
-        handlers={"rules.policy.published.v1": make_handler(runtime)},
-    )
-    runtime.spawn(consumer.run(), "consume-policy-published")
+def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """Build the app; the lifespan opens the database and NATS, provisions the stream, starts consumers.
 
+    `rules_transport` lets tests serve rules in-process (e.g. `httpx.ASGITransport(rules_app)`).
+    """
+    settings = settings or Settings()
+    cipher = settings.pii_cipher()
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the lifespan opens the database and NATS, provisions the stream, starts consumers."""
+    async def start(runtime: Runtime) -> None:
+        client = RulesClient(settings.rules_url, runtime.tokens, rules_transport)
+        book = RuleBook(runtime.db, client, settings.rules_cache_s)
+        runtime.extras.update(pii=cipher, rules_client=client, rulebook=book)
+        inbox = Inbox(metadata, "identity")
+        consumers = (
+            StreamConsumer(runtime.db, inbox, runtime.js, stream=stream_name("rules"), durable="identity-policy",
+                           filter_subject="onestop.rules.policy.published.>",
+                           handlers={"rules.policy.published.v1": policy.make_handler(runtime)}),
+            StreamConsumer(runtime.db, inbox, runtime.js, stream=stream_name("ledger"), durable=repayment.DURABLE,
+                           filter_subject=repayment.FILTER,
+                           handlers={"ledger.repayment.overdue.v1": repayment.make_handler(runtime)}),
+        )
+        runtime.spawn(consumers[0].run(), "consume-policy-published")
+        runtime.spawn(consumers[1].run(), "consume-repayment-overdue")
+
+        # The durable consumer is shared by replicas; every replica's cache must hear of a publication.
+        async def _drop_cache(_msg: object) -> None:
+            book.invalidate()
+
+        runtime.extras["policy_sub"] = await runtime.nc.subscribe("onestop.rules.policy.published.>", cb=_drop_cache)
+
+    async def stop(runtime: Runtime) -> None:
+        await runtime.extras["rules_client"].close()
+
     return build_app(
-        settings or Settings(),
+        settings,
         title="onestop identity",
         description="Persons, register statuses over time, the blacklist, and the treat-first eligibility decision.",
         metadata=metadata,
-        routers=[],
-        on_start=_start,
+        routers=[imports.router, eligibility.router, persons.router, credit.router],
+        on_start=start,
+        on_stop=stop,
     )

@@ -1,7 +1,52 @@
 """Settings of the identity service (environment, prefix ONESTOP_; DATABASE_URL and NATS_URL unprefixed)."""
 
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
 from onestop.common.settings import ServiceSettings
+from onestop.identity.domain.pii import PiiCipher, PiiKeyError
+
+# Dev-only keys (like the dev JWT key): a real deployment sets ONESTOP_PII_KEYS and ONESTOP_PII_INDEX_KEY.
+_DEV_PII_KEY = "b25lc3RvcC1kZXYtcGlpLWtleS0zMi1ieXRlcyEhISE="  # 32 bytes
+_DEV_INDEX_KEY = "b25lc3RvcC1kZXYtaW5kZXgta2V5LTMyLWJ5dGVzISE="  # 32 bytes
 
 
 class Settings(ServiceSettings):
+    """Identity's settings: the PII key ring, the blind-index key, where rules answers, import batching."""
+
     service: str = "identity"
+    pii_keys: dict[str, str] = Field(
+        default_factory=lambda: {"dev": _DEV_PII_KEY},
+        description='ONESTOP_PII_KEYS: AES-256-GCM keys by key id, JSON {"k2": "<base64 32 bytes>", ...}',
+    )
+    pii_current_kid: str = Field("dev", description="ONESTOP_PII_CURRENT_KID: the key new ciphertexts use")
+    pii_index_key: str = Field(_DEV_INDEX_KEY, description="ONESTOP_PII_INDEX_KEY: HMAC key of the blind index")
+    rules_url: str = Field("http://127.0.0.1:8003", description="ONESTOP_RULES_URL: the rules service")
+    import_batch_rows: int = Field(2000, ge=100, le=50_000, description="rows per import transaction")
+    rules_cache_s: float = Field(300.0, ge=0, description="how long a hospital list fetched from rules is kept")
+
+    @field_validator("pii_keys", mode="before")
+    @classmethod
+    def _pii_json(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError:
+                raise ValueError("ONESTOP_PII_KEYS must be JSON: {\"kid\": \"<base64 32 bytes>\"}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _pii_usable(self) -> Settings:
+        try:
+            self.pii_cipher()
+        except PiiKeyError as exc:
+            raise ValueError(f"PII keys: {exc}") from None
+        return self
+
+    def pii_cipher(self) -> PiiCipher:
+        """The cipher built from the key ring (validated at settings load, so start fails fast)."""
+        return PiiCipher(self.pii_keys, self.pii_current_kid, self.pii_index_key)

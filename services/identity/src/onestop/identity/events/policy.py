@@ -25,5 +25,8 @@ def make_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
         )
         await runtime.outbox.add(session, PolicyApplied(policy_id=event.policy_id, version=event.version,
                                                         region_code=event.region_code))
+        book = runtime.extras.get("rulebook")
+        if book is not None:
+            book.invalidate()
 
     return on_policy_published

@@ -39,3 +39,14 @@ async def current_rule(session: AsyncSession, region_code: str, on: date) -> dic
 
 async def count(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).select_from(t))).scalar_one())
+
+
+async def current_rule_row(session: AsyncSession, region_code: str, on: date) -> dict[str, Any] | None:
+    """The applied rule in force on a date with its policy id and version."""
+    row = (
+        await session.execute(
+            select(t.c.rule, t.c.version, t.c.policy_id).where(t.c.region_code == region_code, t.c.valid_from <= on)
+            .order_by(t.c.valid_from.desc(), t.c.version.desc()).limit(1)
+        )
+    ).first()
+    return dict(row._mapping) if row else None

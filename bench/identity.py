@@ -1,0 +1,171 @@
+"""Identity: a first import of 1,000,000 register rows, then eligibility throughput and p99 with them stored.
+
+Both services run as uvicorn subprocesses on free loopback ports (rules with the shipped policies);
+the load generator is this process. `ONESTOP_BENCH_SCALE=0.05` runs a twentieth of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import importlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+from bench.core import Context, Row
+from onestop.cli.embedded import free_port
+from onestop.common.auth import TokenIssuer
+from onestop.common.migrations import ensure_database
+from onestop.common.settings import ServiceSettings
+from onestop.identity.domain.id_number import check_digit
+
+ROWS = 1_000_000
+LOAD_SECONDS = 15.0
+CLIENTS = 16
+REGION = "150222"
+
+
+def scale() -> float:
+    return float(os.environ.get("ONESTOP_BENCH_SCALE", "1"))
+
+
+def id_of(i: int) -> str:
+    """The i-th generated ID number: a birth date per thousand, a sequence within it (unique up to 36M)."""
+    born = date(1940, 1, 1) + timedelta(days=i // 1000)
+    first17 = f"{REGION}{born:%Y%m%d}{i % 1000:03d}"
+    return first17 + check_digit(first17)
+
+
+def generate(path: Path, n: int) -> None:
+    """A register CSV with Chinese headers: even rows registered poor, odd rows resident-insured."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["身份证号码", "姓名", "人员类别", "行政区划代码", "起始日期", "终止日期", "参保类型", "户籍性质"])
+        for i in range(n):
+            if i % 2:
+                w.writerow([id_of(i), "王秀英", "参保人员", REGION, "2024-01-01", "", "城乡居民", "农村"])
+            else:
+                w.writerow([id_of(i), "李建国", "建档立卡贫困人口", REGION, "2024-01-01", "", "", "农村"])
+
+
+def _database(ctx: Context, service: str) -> str:
+    name = f"bench_{service}_{uuid.uuid4().hex[:8]}"
+    ensure_database(ctx.database_url, name)
+    url = ServiceSettings(service=service, DATABASE_URL=ctx.database_url, database_name=name).service_database_url()
+    importlib.import_module(f"onestop.{service}.store.migrate").upgrade(url)
+    return name
+
+
+def _serve(ctx: Context, service: str, port: int, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    name = _database(ctx, service)
+    environ = {**os.environ, "DATABASE_URL": ctx.database_url, "NATS_URL": ctx.nats_url,
+               "ONESTOP_DATABASE_NAME": name, "ONESTOP_LOG_LEVEL": "WARNING", **env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", f"onestop.{service}.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+        env=environ, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc, name
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError(f"{service} did not become ready")
+
+
+def _token() -> str:
+    s = ServiceSettings()
+    return TokenIssuer(s.jwt_keys, s.jwt_current_kid, s.jwt_issuer).mint("operator", subject="operator:bench")
+
+
+def _import(port: int, path: Path) -> tuple[float, dict]:  # type: ignore[type-arg]
+    headers = {"Authorization": f"Bearer {_token()}", "Idempotency-Key": str(uuid.uuid4())}
+    t = time.perf_counter()
+    with path.open("rb") as f:
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/imports", headers=headers, timeout=3600,
+                       files={"file": (path.name, f, "text/csv")}, data={"source": "poverty_office"})
+    elapsed = time.perf_counter() - t
+    r.raise_for_status()
+    return elapsed, r.json()
+
+
+async def _load(port: int, n: int, seconds: float) -> tuple[int, list[float], int]:
+    headers = {"Authorization": f"Bearer {_token()}"}
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker(k: int) -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as c:
+            i = k * 7919
+            while time.perf_counter() < stop:
+                i = (i + 104_729) % n
+                body = {"id_number": id_of(i), "region_code": REGION, "hospital_code": "H150222001"}
+                t = time.perf_counter()
+                r = await c.post("/v1/eligibility", json=body)
+                latencies.append(time.perf_counter() - t)
+                errors += r.status_code != 200
+
+    async with asyncio.timeout(seconds + 30):
+        await asyncio.gather(*(worker(k) for k in range(CLIENTS)))
+    return len(latencies), latencies, errors
+
+
+async def _drain(ctx: Context, db_name: str, limit_s: float = 900.0) -> float:
+    """Wait until the relay has published the import's events (steady state), at most `limit_s`."""
+    import asyncpg
+
+    url = ServiceSettings(service="identity", DATABASE_URL=ctx.database_url, database_name=db_name)
+    dsn = url.service_database_url().replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(dsn)
+    t = time.perf_counter()
+    try:
+        while time.perf_counter() - t < limit_s:
+            if not await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+                break
+            await asyncio.sleep(2)
+    finally:
+        await conn.close()
+    return time.perf_counter() - t
+
+
+def run(ctx: Context) -> None:
+    n = max(1000, int(ROWS * scale()))
+    rules_port, identity_port = free_port(), free_port()
+    path = ctx.base / "identity-register.csv"
+    generate(path, n)
+    rules, _ = _serve(ctx, "rules", rules_port)
+    identity, db_name = _serve(ctx, "identity", identity_port, ONESTOP_RULES_URL=f"http://127.0.0.1:{rules_port}")
+    try:
+        elapsed, body = _import(identity_port, path)
+        assert body["accepted"] == n, body
+        ctx.add(Row("identity", "import_rows_per_s", n / elapsed, "rows/s", anchor="pgbench_tpcb_tps",
+                    target="≥ 10,000 rows/s", note=f"first import of {n:,} rows (CSV over HTTP), {elapsed:.1f} s"))
+        drained = asyncio.run(_drain(ctx, db_name))
+        count, latencies, errors = asyncio.run(_load(identity_port, n, LOAD_SECONDS * max(scale(), 0.2)))
+        latencies.sort()
+        p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
+        seconds = LOAD_SECONDS * max(scale(), 0.2)
+        ctx.add(Row("identity", "eligibility_rps", count / seconds, "req/s", anchor="pgbench_select_only_tps",
+                    target="≥ 3% of select-only", note=f"{n:,} persons, {CLIENTS} clients, {errors} errors, "
+                    f"outbox drained after the import in {drained:.0f} s"))
+        ctx.add(Row("identity", "eligibility_p99_ms", p99, "ms", target="≤ 20 ms",
+                    note=f"{count:,} requests, load generator on the same machine"))
+    finally:
+        for proc in (identity, rules):  # our own subprocesses only
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()

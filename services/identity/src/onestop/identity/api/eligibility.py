@@ -1,0 +1,32 @@
+"""POST /v1/eligibility: may this person be admitted without a deposit here, on this date (DESIGN §9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from onestop.common.auth import CurrentPrincipal
+from onestop.identity.api.deps import RuntimeDep
+from onestop.identity.persons.service import EligibilityQuery, eligibility
+
+router = APIRouter(prefix="/v1", tags=["eligibility"])
+
+
+class EligibilityRequest(BaseModel):
+    """Who, where, when. The ID number travels only in this body, never in a URL."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: str = Field(max_length=32, description="18 characters (or 15 digits, converted)")
+    region_code: str = Field(max_length=6, description="the person's insurance region (参保地), 6 digits")
+    hospital_code: str = Field(min_length=1, max_length=32)
+    on: dt.date | None = Field(None, alias="date", description="the admission date; default today (Asia/Shanghai)")
+
+
+@router.post("/eligibility", summary="Treat-first eligibility (changes nothing but the access audit)")
+async def post_eligibility(body: EligibilityRequest, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
+    return await eligibility(runtime, principal, EligibilityQuery(body.id_number, body.region_code,
+                                                                  body.hospital_code, body.on))

@@ -1,0 +1,180 @@
+"""Use cases of the credit blacklist (诚信黑名单): open a case, decide it after the household visit, lift it.
+
+Every transition is kept (credit_case_event) and published as `identity.credit.changed` — the credit
+feed 司法/金融/征信 follow (004 二(四)).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, Literal
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onestop.common.auth import Principal, require_role
+from onestop.common.clock import now, today
+from onestop.common.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from onestop.common.service_app import Runtime
+from onestop.contracts.enums import Role
+from onestop.contracts.events.identity import CreditChanged
+from onestop.contracts.events.ledger import RepaymentOverdue
+from onestop.identity.domain import id_number as idn
+from onestop.identity.domain.pii import PiiCipher
+from onestop.identity.rules_client import RuleBook
+from onestop.identity.store import credit, persons
+
+log = structlog.get_logger("onestop.identity.credit")
+
+State = Literal["suspected", "blacklisted", "lifted", "dismissed"]
+_SCOPE_DIGITS = {"hospital": 6, "county": 6, "city": 4, "province": 2}
+
+
+async def _scope(runtime: Runtime, region_code: str) -> tuple[str, bool]:
+    """The region a blacklisting reaches and whether it blocks direct settlement, from the region's rule."""
+    book: RuleBook = runtime.extras["rulebook"]
+    try:
+        rif = await book.rule(region_code, today())
+    except Exception:  # rules away: the event still goes out, scoped to the case's own region
+        rif = None
+    if rif is None:
+        return region_code, False
+    n = _SCOPE_DIGITS[rif.rule.blacklist_scope]
+    return region_code[:n].ljust(6, "0"), rif.rule.blacklist_blocks_direct_settlement
+
+
+async def _transition(runtime: Runtime, session: AsyncSession, case: dict[str, Any], state: State, reason: str,
+                      actor: str, scope: tuple[str, bool], household_visit_on: date | None = None) -> None:
+    await credit.set_state(session, case["case_id"], state)
+    await credit.add_event(session, case_id=case["case_id"], state=state, reason=reason, actor=actor,
+                           household_visit_on=household_visit_on)
+    await runtime.outbox.add(session, CreditChanged(
+        person_id=case["person_id"], region_code=case["region_code"], case_id=case["case_id"], state=state,
+        scope_region_code=scope[0], blocks_direct_settlement=scope[1] and state == "blacklisted", reason=reason,
+        decided_by=actor, changed_at=now()))
+
+
+async def _open(runtime: Runtime, session: AsyncSession, *, person_id: str, region_code: str, origin: str,
+                plan_id: str | None, reason: str, actor: str, scope: tuple[str, bool]) -> dict[str, Any] | None:
+    """Open a suspected case unless the person already has an open one (then None)."""
+    await credit.lock_person(session, person_id)
+    if await credit.open_case_of(session, person_id) is not None:
+        return None
+    case = {"case_id": str(uuid.uuid4()), "person_id": person_id, "region_code": region_code}
+    await credit.create(session, case_id=case["case_id"], person_id=person_id, region_code=region_code,
+                        origin=origin, plan_id=plan_id)
+    await _transition(runtime, session, case, "suspected", reason, actor, scope)
+    return case
+
+
+async def read(session: AsyncSession, case_id: str) -> dict[str, Any]:
+    """A case with its history, as answered over HTTP."""
+    case = await credit.get(session, case_id)
+    if case is None:
+        raise NotFound("no such credit case")
+    history = await credit.history(session, case_id)
+    return {
+        "case_id": case["case_id"], "person_id": case["person_id"], "region_code": case["region_code"],
+        "state": case["state"], "origin": case["origin"], "plan_id": case["plan_id"],
+        "opened_at": case["opened_at"].isoformat(),
+        "history": [{"state": h["state"], "reason": h["reason"], "actor": h["actor"], "at": h["at"].isoformat(),
+                     "household_visit_on": h["household_visit_on"].isoformat() if h["household_visit_on"] else None}
+                    for h in history],
+    }
+
+
+def _check_operator(principal: Principal, region_code: str) -> None:
+    require_role(principal, Role.operator, Role.bureau)
+    if not principal.can_see_region(region_code):
+        raise Forbidden("this case belongs to another region")
+
+
+async def open_by_operator(runtime: Runtime, principal: Principal, session: AsyncSession, *, id_number: str,
+                           region_code: str, reason: str) -> tuple[int, dict[str, Any]]:
+    """An operator reports a suspected malicious default for a person given by ID number."""
+    try:
+        number = idn.normalize(id_number)
+        idn.check_region_code(region_code)
+    except idn.InvalidIdNumber as exc:
+        raise InvalidInput(f"invalid {exc.field}", errors=[field_error(exc.field, exc.reason)]) from None
+    _check_operator(principal, region_code)
+    cipher: PiiCipher = runtime.extras["pii"]
+    person_id = await persons.find_by_index(session, cipher.blind_index(number))
+    if person_id is None:
+        raise NotFound("no person with this ID number is on any register")
+    scope = await _scope(runtime, region_code)
+    case = await _open(runtime, session, person_id=str(person_id), region_code=region_code, origin="operator",
+                       plan_id=None, reason=reason, actor=principal.subject, scope=scope)
+    if case is None:
+        raise Conflict("this person already has an open credit case")
+    return 201, await read(session, case["case_id"])
+
+
+async def open_from_overdue(runtime: Runtime, session: AsyncSession, event: RepaymentOverdue) -> None:
+    """The ledger reports an overdue instalment: open a suspected case (once per person while one is open)."""
+    try:
+        person_id = str(uuid.UUID(event.person_ref))
+    except ValueError:
+        log.warning("overdue_for_unknown_person", plan_id=event.plan_id)
+        return
+    if await persons.get(session, person_id) is None:
+        log.warning("overdue_for_unknown_person", plan_id=event.plan_id)
+        return
+    reason = (f"还款计划逾期{event.days_overdue}天，逾期金额{event.overdue_amount}元（{event.hospital_code}），"
+              "疑似恶意逃费，待入户核实")
+    scope = await _scope(runtime, event.region_code)
+    await _open(runtime, session, person_id=person_id, region_code=event.region_code, origin="ledger",
+                plan_id=event.plan_id, reason=reason, actor="service:ledger", scope=scope)
+
+
+async def decide_case(runtime: Runtime, principal: Principal, session: AsyncSession, case_id: str, *,
+                      decision: Literal["blacklist", "dismiss"], reason: str,
+                      household_visit_on: date | None) -> tuple[int, dict[str, Any]]:
+    """Blacklist or dismiss a suspected case after the household visit (000 §3.3)."""
+    case = await _case(session, case_id)
+    _check_operator(principal, case["region_code"])
+    if case["state"] != "suspected":
+        raise Conflict(f"the case is {case['state']}; only a suspected case can be decided")
+    if decision == "blacklist" and household_visit_on is None:
+        raise InvalidInput("a blacklisting needs the date of the household visit",
+                           errors=[field_error("household_visit_on", "required when blacklisting (000 §3.3)")])
+    if household_visit_on is not None and household_visit_on > today():
+        raise InvalidInput("the household visit cannot be in the future",
+                           errors=[field_error("household_visit_on", "date is in the future")])
+    scope = await _scope(runtime, case["region_code"])
+    state: State = "blacklisted" if decision == "blacklist" else "dismissed"
+    await _transition(runtime, session, case, state, reason, principal.subject, scope, household_visit_on)
+    return 200, await read(session, case_id)
+
+
+async def lift_case(runtime: Runtime, principal: Principal, session: AsyncSession, case_id: str, *,
+                    reason: str) -> tuple[int, dict[str, Any]]:
+    """Lift a blacklisting (e.g. after repayment)."""
+    case = await _case(session, case_id)
+    _check_operator(principal, case["region_code"])
+    if case["state"] != "blacklisted":
+        raise Conflict(f"the case is {case['state']}; only a blacklisting can be lifted")
+    scope = await _scope(runtime, case["region_code"])
+    await _transition(runtime, session, case, "lifted", reason, principal.subject, scope)
+    return 200, await read(session, case_id)
+
+
+async def _case(session: AsyncSession, case_id: str) -> dict[str, Any]:
+    try:
+        case_id = str(uuid.UUID(case_id))
+    except ValueError:
+        raise NotFound("no such credit case") from None
+    case = await credit.get_for_update(session, case_id)
+    if case is None:
+        raise NotFound("no such credit case")
+    case["case_id"], case["person_id"] = str(case["case_id"]), str(case["person_id"])
+    return case
+
+
+async def get_case(runtime: Runtime, principal: Principal, case_id: str) -> dict[str, Any]:
+    """A case with its history, for operators and the region's bureau."""
+    async with runtime.db.transaction() as session:
+        case = await _case(session, case_id)
+        _check_operator(principal, case["region_code"])
+        return await read(session, case["case_id"])

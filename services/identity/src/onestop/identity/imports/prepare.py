@@ -1,0 +1,96 @@
+"""Turn validated register rows into what a batch writes: hashes and ciphertexts, computed off the loop."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from onestop.identity.domain import registers as reg
+from onestop.identity.domain.changes import EnrolmentFact, Incoming, StatusFact
+from onestop.identity.domain.eligibility import region_within
+from onestop.identity.domain.pii import PiiCipher
+
+# Names are compared through a keyed hash, never decrypted for it; the prefix keeps it apart from ID tags.
+_NAME_TAG = "NAME\x00"
+_OUTSIDE = "region is outside the region of this import"
+
+
+@dataclass(slots=True)
+class PersonRows:
+    """One person's rows in a batch: who (index, sealed number, birth facts) and what the rows say."""
+
+    id_index: str
+    id_cipher: bytes
+    birth_date: date
+    sex: str
+    incoming: Incoming = field(default_factory=Incoming)
+
+
+@dataclass(slots=True)
+class Batch:
+    """Up to `size` file rows: accepted rows grouped by person, and the row errors."""
+
+    persons: dict[str, PersonRows] = field(default_factory=dict)
+    errors: list[reg.RowError] = field(default_factory=list)
+    accepted: int = 0
+    regions: set[str] = field(default_factory=set)
+    done: bool = False
+
+
+class BatchPreparer:
+    """Reads the register in batches; each call to `next_batch` runs in a worker thread."""
+
+    def __init__(self, reader: reg.RegisterReader, cipher: PiiCipher, *, source: str, scope: str | None,
+                 size: int) -> None:
+        self._rows: Iterator[reg.RegisterRow | reg.RowError] = iter(reader)
+        self._cipher, self._source, self._scope, self._size = cipher, source, scope, size
+
+    def next_batch(self) -> Batch:
+        """The next batch of rows (row errors count toward the size so a bad file still progresses)."""
+        batch = Batch()
+        seen = 0
+        for item in self._rows:
+            if isinstance(item, reg.RowError):
+                batch.errors.append(item)
+            elif self._scope is not None and not region_within(item.region_code, self._scope):
+                batch.errors.append(reg.RowError(item.row, "region_code", _OUTSIDE))
+            else:
+                self._add(batch, item)
+            seen += 1
+            if seen >= self._size:
+                return batch
+        batch.done = True
+        return batch
+
+    def _add(self, batch: Batch, row: reg.RegisterRow) -> None:
+        c = self._cipher
+        idx = c.blind_index(row.id_number)
+        person = batch.persons.get(idx)
+        if person is None:
+            person = batch.persons[idx] = PersonRows(idx, c.encrypt(row.id_number), row.birth_date, row.sex)
+        values: dict[str, Any] = {
+            "name_hash": c.blind_index(_NAME_TAG + row.name),
+            "guardian_hash": c.blind_index(_NAME_TAG + row.guardian_name) if row.guardian_name else None,
+            "domicile_region": None if row.category == reg.INSURED else row.region_code,
+            "household": row.household.value if row.household else None,
+            "civil_servant": row.civil_servant,
+            "disability": row.disability.value if row.disability else None,
+            "disease_class": row.disease_class,
+            "labour": row.labour,
+            "card_no": row.card_no,
+        }
+        secrets = {"name_cipher": c.encrypt(row.name),
+                   "guardian_cipher": c.encrypt(row.guardian_name) if row.guardian_name else None}
+        person.incoming.add_profile(values, secrets)
+        if row.category == reg.INSURED:
+            assert row.insurance is not None  # the row validator requires it for insured rows
+            e = EnrolmentFact(row.insurance.value, row.region_code, self._source, row.valid_from, row.valid_to)
+            person.incoming.enrolments[e.key()] = e
+        else:
+            s = StatusFact(str(row.category), row.subgroup, self._source, row.region_code, row.valid_from,
+                           row.valid_to)
+            person.incoming.statuses[s.key()] = s
+        batch.accepted += 1
+        batch.regions.add(row.region_code)

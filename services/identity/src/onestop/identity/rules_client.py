@@ -1,0 +1,114 @@
+"""The treat-first rule and the hospitals identity decides with, from its own table or the rules service.
+
+Rules fed by `policy.published` (table treat_first_rule) win; otherwise rules answers over HTTP.
+Both are cached in memory per region and dropped whenever a policy is published.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+
+from onestop.common.auth import TokenIssuer
+from onestop.common.db import Database
+from onestop.common.errors import Unavailable
+from onestop.contracts.enums import HospitalLevel
+from onestop.contracts.treat_first import TreatFirstRule
+from onestop.identity.domain.eligibility import Hospital
+from onestop.identity.store import rules_cache
+
+_TOKEN_TTL_S = 8 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInForce:
+    """A rule and where it came from (the policy version when identity applied its publication)."""
+
+    rule: TreatFirstRule
+    version: int | None
+    policy_id: str | None
+    origin: str
+
+
+class RulesClient:
+    """HTTP calls to rules, authenticated with a token identity mints from its own key ring."""
+
+    def __init__(self, base_url: str, tokens: TokenIssuer, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=5.0)
+        self._tokens = tokens
+        self._token: tuple[float, str] | None = None
+
+    def _auth(self) -> dict[str, str]:
+        if self._token is None or time.monotonic() - self._token[0] > _TOKEN_TTL_S / 2:
+            self._token = (time.monotonic(), self._tokens.mint("operator", subject="service:identity",
+                                                               ttl_s=_TOKEN_TTL_S))
+        return {"Authorization": f"Bearer {self._token[1]}"}
+
+    async def _get(self, path: str, params: dict[str, str]) -> Any:
+        try:
+            r = await self._http.get(path, params=params, headers=self._auth())
+        except httpx.HTTPError as exc:
+            raise Unavailable("the rules service is unreachable", dependency="rules") from exc
+        if r.status_code == 404:
+            return None
+        if r.status_code >= 400:
+            raise Unavailable(f"the rules service answered {r.status_code}", dependency="rules")
+        return r.json()
+
+    async def treat_first(self, region_code: str, on: date) -> TreatFirstRule | None:
+        body = await self._get(f"/v1/treat-first/{region_code}", {"date": on.isoformat()})
+        return None if body is None else TreatFirstRule.model_validate(body)
+
+    async def hospitals(self, region_code: str, on: date) -> list[Hospital]:
+        body = await self._get("/v1/hospitals", {"region_code": region_code, "date": on.isoformat()}) or []
+        return [Hospital(h["hospital_code"], h["region_code"], HospitalLevel(h["level"]), bool(h["public"]))
+                for h in body]
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+class RuleBook:
+    """In-memory cache of rules and hospital lists per region; `invalidate` on policy.published."""
+
+    def __init__(self, db: Database, client: RulesClient, ttl_s: float) -> None:
+        self.db, self.client, self.ttl_s = db, client, ttl_s
+        self._rules: dict[tuple[str, date], tuple[float, RuleInForce | None]] = {}
+        self._hospitals: dict[tuple[str, date], tuple[float, dict[str, Hospital]]] = {}
+
+    def invalidate(self) -> None:
+        """Forget everything: a publication may change any region's rule or hospitals (inheritance)."""
+        self._rules.clear()
+        self._hospitals.clear()
+
+    def _fresh(self, at: float) -> bool:
+        return time.monotonic() - at < self.ttl_s
+
+    async def rule(self, region_code: str, on: date) -> RuleInForce | None:
+        """The region's rule in force on a date, or None when no policy covers it."""
+        hit = self._rules.get((region_code, on))
+        if hit and self._fresh(hit[0]):
+            return hit[1]
+        found: RuleInForce | None = None
+        async with self.db.transaction() as session:
+            applied = await rules_cache.current_rule_row(session, region_code, on)
+        if applied is not None and applied["rule"] is not None:
+            found = RuleInForce(TreatFirstRule.model_validate(applied["rule"]), applied["version"],
+                                applied["policy_id"], "policy.published")
+        else:
+            rule = await self.client.treat_first(region_code, on)
+            found = None if rule is None else RuleInForce(rule, None, None, "rules")
+        self._rules[(region_code, on)] = (time.monotonic(), found)
+        return found
+
+    async def hospital(self, region_code: str, hospital_code: str, on: date) -> Hospital | None:
+        """The designated hospital, looked up in the request region's list."""
+        hit = self._hospitals.get((region_code, on))
+        if hit is None or not self._fresh(hit[0]):
+            listed = {h.code: h for h in await self.client.hospitals(region_code, on)}
+            hit = self._hospitals[(region_code, on)] = (time.monotonic(), listed)
+        return hit[1].get(hospital_code)
