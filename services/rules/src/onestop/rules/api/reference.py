@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from onestop.common.auth import require_role
@@ -53,14 +53,19 @@ async def get_catalogue(region_code: str, policies: PoliciesDep, _p: CurrentPrin
 
 
 @router.get("/treat-first/{region_code}", response_model=TreatFirstRule,
-            summary="Who may use treat-first in the region on a date (identity and ledger decide from it)")
-async def get_treat_first(region_code: str, policies: PoliciesDep, _p: CurrentPrincipal,
+            summary="Who may use treat-first in the region on a date (identity and ledger decide from it)",
+            description="The headers `Policy-Id` and `Policy-Version` name the policy version the rule comes from.")
+async def get_treat_first(region_code: str, policies: PoliciesDep, _p: CurrentPrincipal, response: Response,
                           on: Annotated[date | None, Query(alias="date")] = None) -> Any:
     on = on or today()
     try:
-        return policies.registry.treat_first(region_code, on)
+        resolved = policies.registry.resolve(region_code, on)
+        rule = policies.registry.treat_first(region_code, on)
     except NoPolicyInForce:
         raise NoPolicy.of(region_code, on) from None
+    response.headers["Policy-Id"] = resolved.id
+    response.headers["Policy-Version"] = str(resolved.version)
+    return rule
 
 
 class HospitalsAdd(BaseModel):
