@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from math import gcd
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from onestop.contracts.enums import HospitalLevel, StayKind
-from onestop.contracts.money import Yuan, format_fen, half_up
+from onestop.contracts.money import Yuan, format_fen
 
 ONE = Decimal(1)
 
@@ -160,13 +161,21 @@ _RATIOS: dict[Decimal, tuple[int, int]] = {}
 _PCT: dict[Decimal, str] = {}
 
 
-def mul(fen: int, ratio: Decimal) -> int:
-    """fen × ratio rounded half-up (away from zero) to the fen; equals `mul_ratio`, in ints (hot path)."""
+def _nd(ratio: Decimal) -> tuple[int, int]:
+    """ratio as (numerator, denominator) ints (cached: a policy has few ratios)."""
     nd = _RATIOS.get(ratio)
     if nd is None:
         if len(_RATIOS) > 4096:
             _RATIOS.clear()
         nd = _RATIOS[ratio] = ratio.as_integer_ratio()
+    return nd
+
+
+def mul(fen: int, ratio: Decimal) -> int:
+    """fen × ratio rounded half-up (away from zero) to the fen; equals `mul_ratio`, in ints (hot path)."""
+    nd = _RATIOS.get(ratio)
+    if nd is None:
+        nd = _nd(ratio)
     num, den = nd
     x = fen * num
     if x >= 0:
@@ -199,18 +208,24 @@ def tiers(base: int, cumulative: int, threshold: int, segs: list[tuple[int | Non
     [lo, hi) of that move above the threshold is paid at its ratio; rounded once.
     """
     lo_c, hi_c = cumulative, cumulative + base
-    total = Decimal(0)
+    num, den = 0, 1  # the exact sum num/den of every segment's (b − a) × ratio, in ints
     lo = threshold
     for upto, ratio in segs:
         hi = upto
         a, b = max(lo, lo_c), hi_c if hi is None else min(hi, hi_c)
         if b > a:
-            total += (b - a) * ratio
+            n, d = _nd(ratio)
+            if d == den:
+                num += (b - a) * n
+            else:
+                g = den * d // gcd(den, d)
+                num = num * (g // den) + (b - a) * n * (g // d)
+                den = g
         if hi is None:
             break
         lo = hi
     left = cap_left(cap, paid)
-    amount = _capped(half_up(total), left)
+    amount = _capped((2 * num + den) // (2 * den), left)  # half-up, num ≥ 0
     borne = max(0, min(hi_c, threshold) - lo_c)
     first = segs[0][1] if segs else None
     return Step(amount, base, threshold, first, cap, left, deductible_borne=borne, counted=base)

@@ -80,7 +80,7 @@ class ResolvedPayer:
 
     def applies(self, person: Person, stay: Stay) -> bool:
         c = self.conditions
-        if self._cats is not None and not any(x in self._cats for x in person.categories):
+        if self._cats is not None and self._cats.isdisjoint(person.categories):
             return False
         if self._classes is not None and person.disease_class not in self._classes:
             return False

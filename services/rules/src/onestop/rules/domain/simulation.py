@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from onestop.contracts.money import Yuan
 from onestop.contracts.quote import DecimalString, PolicyRef, QuoteRequest
 from onestop.rules.domain.resolved import ResolvedPolicy
-from onestop.rules.domain.waterfall import compute_quote
+from onestop.rules.domain.waterfall import line_rows, replay
 
 
 class _S(BaseModel):
@@ -74,18 +74,19 @@ def simulate(requests: Iterable[QuoteRequest], a: ResolvedPolicy, b: ResolvedPol
     changed: list[tuple[int, int, str, int, int, int]] = []
     total = spa = spb = n = 0
     for i, req in enumerate(requests):
-        qa, qb = compute_quote(a, req, explain=False), compute_quote(b, req, explain=False)
+        rows = line_rows(req)  # read once, replayed under both policies
+        ta, spa_i, ra_i, pa = replay(a, req, rows)
+        _, spb_i, rb_i, pb = replay(b, req, rows)
         n += 1
-        total += qa.total
-        spa += qa.self_pay
-        spb += qb.self_pay
-        for q, col in ((qa, 0), (qb, 1)):
-            for p in q.payers:
-                per.setdefault(p.payer, [0, 0])[col] += p.amount
-        ra.append(qa.effective_ratio)
-        rb.append(qb.effective_ratio)
-        diff = abs(qb.self_pay - qa.self_pay)
-        changed.append((diff, i, req.region_code, qa.total, qa.self_pay, qb.self_pay))
+        total += ta
+        spa += spa_i
+        spb += spb_i
+        for payers, col in ((pa, 0), (pb, 1)):
+            for pid, amount in payers:
+                per.setdefault(pid, [0, 0])[col] += amount
+        ra.append(ra_i)
+        rb.append(rb_i)
+        changed.append((abs(spb_i - spa_i), i, req.region_code, ta, spa_i, spb_i))
     changed.sort(key=lambda t: (-t[0], t[1]))
     return SimulationResult.model_construct(
         policy_a=a.ref, policy_b=b.ref, stays=n, total=total, self_pay_a=spa, self_pay_b=spb,

@@ -17,9 +17,8 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.contracts.enums import Category, Disability, HospitalLevel, StayKind
-from onestop.contracts.money import mul_ratio
 from onestop.contracts.quote import Accumulators, Person, Stay
-from onestop.rules.domain.calculators import ONE, Ratio
+from onestop.rules.domain.calculators import ONE, Ratio, mul
 
 
 class _T(BaseModel):
@@ -57,7 +56,7 @@ class Tilts(_T):
         return ids
 
     def covers(self, person: Person) -> bool:
-        return any(c in self.population for c in person.categories)
+        return any(map(self.population.__contains__, person.categories))
 
 
 def tilt_deductible(t: Tilts, payer: str, deductible: int, person: Person, stay: Stay,
@@ -75,7 +74,7 @@ def tilt_deductible(t: Tilts, payer: str, deductible: int, person: Person, stay:
         return 0
     if payer in t.deductible_payers and t.deductible_factor != ONE:
         lines.append("tilts.deductible_factor")
-        return mul_ratio(deductible, t.deductible_factor)
+        return mul(deductible, t.deductible_factor)  # = mul_ratio, in ints
     return deductible
 
 

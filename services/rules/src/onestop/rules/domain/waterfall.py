@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
+from operator import attrgetter
 
 from onestop.contracts.enums import FeeClass, HospitalLevel, StayKind
 from onestop.contracts.money import mul_ratio
 from onestop.contracts.quote import (
     AccumulatorDelta,
+    Accumulators,
     CatalogueNote,
     PayerAmount,
     PayerTrace,
+    Person,
     QuoteRequest,
     QuoteResult,
+    Stay,
     TraceStep,
 )
 from onestop.rules.domain import calculators as calc
@@ -66,19 +71,26 @@ def _effective_ratio(paid: int, total: int) -> Decimal:
     return d
 
 
-def classify(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, int, int, int, list]:
+LineRow = tuple[str, FeeClass, int, Decimal | None]
+line_row = attrgetter("code", "fee_class", "amount", "quantity")
+"""A fee line as the arithmetic reads it: (code, class, amount in fen, quantity)."""
+
+
+def line_rows(req: QuoteRequest) -> list[LineRow]:
+    """A request's lines read once (a simulation replays each stay under two policies)."""
+    return list(map(line_row, req.lines))
+
+
+def classify(rp: ResolvedPolicy, rows: Iterable[LineRow]) -> tuple[int, int, int, int, int, int]:
     """(total, policy_scope, class C, over price limit, B co-pay-first, lines unknown to the catalogue)."""
     cat_get = rp.catalogue.get
     default = _ratio_int(rp.default_copay or None)
-    total = scope = c_amt = over = pre = 0
-    unknown = []
-    for ln in req.lines:
-        amt = ln.amount
+    total = scope = c_amt = over = pre = unknown = 0
+    for code, cls, amt, qty in rows:
         total += amt
-        e = cat_get(ln.code)
+        e = cat_get(code)
         if e is None:
-            unknown.append(ln)
-            cls = ln.fee_class
+            unknown += 1
             if cls is _C:
                 c_amt += amt
                 continue
@@ -93,7 +105,7 @@ def classify(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, int, int,
                 continue
         allowed = amt
         if limit is not None:
-            lim = limit if ln.quantity is None else mul_ratio(limit, ln.quantity)
+            lim = limit if qty is None else mul_ratio(limit, qty)
             if amt > lim:
                 over += amt - lim
                 allowed = lim
@@ -110,42 +122,27 @@ def _ts(code: str, lines: list[str], text_zh: str) -> TraceStep:
     return _mk(TraceStep, {"code": code, "lines": lines, "text_zh": text_zh})
 
 
-def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True) -> QuoteResult:
-    """The quote. `explain=False` (policy simulation only) leaves out the Chinese sentences and the
-    catalogue notes; every amount, the delta and the machine-readable trace fields are the same."""
-    person, stay = req.person, req.stay
-    steps: list[TraceStep] = []
-    notes: list[CatalogueNote] = []
-    hosp_part = 0
+def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, rows: Iterable[LineRow]) -> tuple:
+    """(package or None, total, scope, class C, over limit, co-pay-first, unknown lines, itemised, hosp part)."""
     pkg = None
     if rp.package is not None and rp.package.applies(person, stay):
         pkg = rp.package.params_for(person.insurance).find(stay.disease_code, person.age)
     if pkg is not None:
-        itemised = sum(ln.amount for ln in req.lines)
-        total = scope = pkg.price
-        c_amt = over = pre = 0
-        hosp_part = max(0, itemised - pkg.price)
-        if explain:
-            steps.append(_ts("package", [f"{rp.package.path}.params.packages.{pkg.icd10}"],
-                             f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准{yuan(pkg.price)}；"
-                             f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。"))
-    else:
-        total, scope, c_amt, over, pre, unknown = classify(rp, req)
-        itemised = total
-        if unknown and explain:
-            notes = [_mk(CatalogueNote, {
-                "line_id": ln.line_id, "code": ln.code, "his_class": ln.fee_class,
-                "text_zh": f"{ln.name}（{ln.code}）不在医保目录中，按医院上传的{ln.fee_class}类计算"})
-                for ln in unknown]
-            steps.append(_ts("catalogue", [], f"{len(unknown)}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
-    out = total - scope
-    if explain:
-        steps.append(_ts("classify", ["catalogue"],
-                         f"医疗费用{yuan(total)}，其中政策范围内{yuan(scope)}，政策范围外{yuan(out)}"
-                         f"（丙类{yuan(c_amt)}、超限价{yuan(over)}、乙类先行自付{yuan(pre)}）。"))
+        itemised = sum(r[2] for r in rows)
+        return pkg, pkg.price, pkg.price, 0, 0, 0, 0, itemised, max(0, itemised - pkg.price)
+    total, scope, c_amt, over, pre, unknown = classify(rp, rows)
+    return None, total, scope, c_amt, over, pre, unknown, total, 0
 
+
+def _waterfall(rp: ResolvedPolicy, person: Person, stay: Stay, acc: Accumulators, total: int, scope: int,
+               steps: list[TraceStep] | None) -> tuple[list[tuple[ResolvedPayer, Step, str, list[str]]], int]:
+    """Every applicable payer in the policy's order: ([(payer, step, sentence, policy lines)], self_pay).
+
+    The one place the money of a quote is computed: the full quote and the simulation replay both
+    call it. `steps` (None: no sentences) receives the tilts and `replaces` trace steps."""
+    explain = steps is not None
     tilts = rp.tilts if rp.tilts is not None and rp.tilts.covers(person) else None
-    if tilts is not None and explain:
+    if tilts is not None and steps is not None:
         steps.append(_ts("tilts", ["tilts"], "您属于贫困人口，享受倾斜支付政策。"))
     applicable = [p for p in rp.payers if p.applies(person, stay)]
     replaced: set[str] = set()
@@ -153,27 +150,74 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
         if p.replaces:
             replaced |= p.replaces
             gone = [q.name for q in applicable if q.id in p.replaces]
-            if gone and explain:
+            if gone and steps is not None:
                 steps.append(_ts("replaces", [f"{p.path}.replaces"], f"享受{p.name}的，不再享受{'、'.join(gone)}。"))
-
     rem, scope_left = total, scope
+    out = []
+    insurance = person.insurance
+    for p in applicable:
+        if p.id in replaced:
+            continue
+        lines = [p.path]
+        base_scope = p.base_scope(insurance)
+        base = scope_left if base_scope else rem
+        step, text = _step(p, p.params_for(insurance), base, rem, total, person, stay, acc, tilts, lines,
+                           explain)
+        amount = step.amount
+        rem -= amount
+        scope_left = scope_left - amount if base_scope else max(0, scope_left - amount)
+        out.append((p, step, text, lines))
+    return out, rem
+
+
+def replay(rp: ResolvedPolicy, req: QuoteRequest, rows: list[LineRow] | None = None
+           ) -> tuple[int, int, Decimal, list[tuple[str, int]]]:
+    """Policy simulation's replay: (total, self_pay, effective ratio, [(payer id, amount)]), nothing else.
+
+    The same arithmetic as `compute_quote` (`_bill`, `_waterfall`), without building a result, a
+    delta or a trace; `rows` are the request's `line_rows` when the caller already read them."""
+    person, stay = req.person, req.stay
+    bill = _bill(rp, person, stay, map(line_row, req.lines) if rows is None else rows)
+    total = bill[1]
+    payers, self_pay = _waterfall(rp, person, stay, req.accumulators, total, bill[2], None)
+    return total, self_pay, _effective_ratio(total - self_pay, total), [(p.id, s.amount) for p, s, _, _ in payers]
+
+
+def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True) -> QuoteResult:
+    """The quote. `explain=False` leaves out the Chinese sentences and the catalogue notes; every
+    amount, the delta and the machine-readable trace fields are the same."""
+    person, stay = req.person, req.stay
+    steps: list[TraceStep] = []
+    notes: list[CatalogueNote] = []
+    pkg, total, scope, c_amt, over, pre, unknown, itemised, hosp_part = _bill(rp, person, stay,
+                                                                              map(line_row, req.lines))
+    if pkg is not None:
+        if explain:
+            steps.append(_ts("package", [f"{rp.package.path}.params.packages.{pkg.icd10}"],
+                             f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准{yuan(pkg.price)}；"
+                             f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。"))
+    elif unknown and explain:
+        catalogue = rp.catalogue
+        notes = [_mk(CatalogueNote, {
+            "line_id": ln.line_id, "code": ln.code, "his_class": ln.fee_class,
+            "text_zh": f"{ln.name}（{ln.code}）不在医保目录中，按医院上传的{ln.fee_class}类计算"})
+            for ln in req.lines if ln.code not in catalogue]
+        steps.append(_ts("catalogue", [], f"{unknown}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
+    out = total - scope
+    if explain:
+        steps.append(_ts("classify", ["catalogue"],
+                         f"医疗费用{yuan(total)}，其中政策范围内{yuan(scope)}，政策范围外{yuan(out)}"
+                         f"（丙类{yuan(c_amt)}、超限价{yuan(over)}、乙类先行自付{yuan(pre)}）。"))
+
+    done, self_pay = _waterfall(rp, person, stay, req.accumulators, total, scope, steps if explain else None)
     payers: list[PayerAmount] = []
     d_paid: dict[str, int] = {}
     d_ded: dict[str, int] = {}
     d_cum: dict[str, int] = {}
     d_grants: dict[str, int] = {}
     insurance = person.insurance
-    for p in applicable:
-        if p.id in replaced:
-            continue
-        params = p.params_for(insurance)
-        lines = [p.path]
-        base_scope = p.base_scope(insurance)
-        base = scope_left if base_scope else rem
-        step, text = _step(p, params, base, rem, total, req, tilts, lines, explain)
+    for p, step, text, lines in done:
         amount = step.amount
-        rem -= amount
-        scope_left = scope_left - amount if base_scope else max(0, scope_left - amount)
         pid = p.id
         if amount:
             d_paid[pid] = amount
@@ -189,7 +233,6 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
             "text_zh": text})
         payers.append(_mk(PayerAmount, {"payer": pid, "name": p.name, "agency": p.agency, "amount": amount,
                                         "trace": trace}))
-    self_pay = rem
     eff = _effective_ratio(total - self_pay, total)
     if explain:
         steps.append(_ts("self_pay", [], f"各项基金共支付{yuan(total - self_pay)}，个人自付{yuan(self_pay)}，"
@@ -214,9 +257,8 @@ def _tilt_note(lines: list[str]) -> str:
     return f"（{'；'.join(t)}）" if t else ""
 
 
-def _step(p: ResolvedPayer, params, base: int, rem: int, total: int, req: QuoteRequest, tilts,
-          lines: list[str], explain: bool = True) -> tuple[Step, str]:
-    person, stay, acc = req.person, req.stay, req.accumulators
+def _step(p: ResolvedPayer, params, base: int, rem: int, total: int, person: Person, stay: Stay,
+          acc: Accumulators, tilts, lines: list[str], explain: bool = True) -> tuple[Step, str]:
     paid = acc.paid.get(p.id, 0)
     kind, name = p.kind, p.name
     if kind == "deductible_ratio_cap":
