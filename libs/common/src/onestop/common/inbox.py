@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.db import Database
 from onestop.common.metrics import EVENTS_APPLIED
-from onestop.common.nats import wait_for_stream
+from onestop.common.nats import cancelling, wait_for_stream
 from onestop.contracts.events.base import Envelope
 
 log = structlog.get_logger("onestop.inbox")
@@ -81,6 +81,8 @@ class StreamConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # timeout when idle, or NATS away: both just loop
+                if cancelling():
+                    raise asyncio.CancelledError from None
                 if type(exc).__name__ not in ("TimeoutError", "FetchTimeoutError"):
                     log.debug("fetch_failed", error_type=type(exc).__name__)
                     await asyncio.sleep(0.5)

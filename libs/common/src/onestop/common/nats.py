@@ -71,6 +71,14 @@ async def ensure_stream(js: JetStreamContext, owner: str, *, replicas: int = 1) 
     return name
 
 
+def cancelling() -> bool:
+    """True when the current task has been asked to stop: nats-py can turn the CancelledError of a request or
+    a fetch into its own timeout error, and a loop that catches Exception would then never end (a shutdown
+    that hangs in `gather(*tasks)`)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 async def wait_for_stream(js: JetStreamContext, name: str, stop: asyncio.Event | None = None) -> None:
     """A consumer of another service's stream waits until that service has provisioned it."""
     delay = 0.2
@@ -79,7 +87,7 @@ async def wait_for_stream(js: JetStreamContext, name: str, stop: asyncio.Event |
             await js.stream_info(name)
             return
         except Exception:
-            if stop is not None and stop.is_set():
+            if (stop is not None and stop.is_set()) or cancelling():
                 raise asyncio.CancelledError from None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)

@@ -71,16 +71,17 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            acks = [
-                await self.js.publish(
+            # Pipelined: one connection sends them in order; the acks are awaited together. If any
+            # fails, nothing is marked and the batch goes again (JetStream drops the duplicates).
+            await asyncio.gather(*(
+                self.js.publish(
                     r.subject,
                     json.dumps(r.envelope, ensure_ascii=False).encode(),
                     headers={"Nats-Msg-Id": r.event_id},
-                    timeout=5.0,
+                    timeout=10.0,
                 )
                 for r in rows
-            ]
-            del acks
+            ))
             await session.execute(
                 update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=now())
             )

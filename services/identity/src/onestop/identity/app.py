@@ -12,6 +12,7 @@ from onestop.identity.api import credit, eligibility, imports, persons
 from onestop.identity.events import policy, repayment
 from onestop.identity.rules_client import RuleBook, RulesClient
 from onestop.identity.settings import Settings
+from onestop.identity.store.reads import ReadPool
 from onestop.identity.store.tables import metadata
 
 
@@ -26,7 +27,8 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
     async def start(runtime: Runtime) -> None:
         client = RulesClient(settings.rules_url, runtime.tokens, rules_transport)
         book = RuleBook(runtime.db, client, settings.rules_cache_s)
-        runtime.extras.update(pii=cipher, rules_client=client, rulebook=book)
+        reads = await ReadPool.open(settings.service_database_url(), size=settings.read_pool_size)
+        runtime.extras.update(pii=cipher, rules_client=client, rulebook=book, reads=reads)
         inbox = Inbox(metadata, "identity")
         consumers = (
             StreamConsumer(runtime.db, inbox, runtime.js, stream=stream_name("rules"), durable="identity-policy",
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["rules_client"].close()
+        await runtime.extras["reads"].close()
 
     return build_app(
         settings,

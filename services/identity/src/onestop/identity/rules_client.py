@@ -6,6 +6,7 @@ Both are cached in memory per region and dropped whenever a policy is published.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -79,6 +80,7 @@ class RuleBook:
         self.db, self.client, self.ttl_s = db, client, ttl_s
         self._rules: dict[tuple[str, date], tuple[float, RuleInForce | None]] = {}
         self._hospitals: dict[tuple[str, date], tuple[float, dict[str, Hospital]]] = {}
+        self._locks: dict[tuple[str, str, date], asyncio.Lock] = {}
 
     def invalidate(self) -> None:
         """Forget everything: a publication may change any region's rule or hospitals (inheritance)."""
@@ -88,27 +90,43 @@ class RuleBook:
     def _fresh(self, at: float) -> bool:
         return time.monotonic() - at < self.ttl_s
 
+    def _lock(self, key: tuple[str, str, date]) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
     async def rule(self, region_code: str, on: date) -> RuleInForce | None:
         """The region's rule in force on a date, or None when no policy covers it."""
         hit = self._rules.get((region_code, on))
         if hit and self._fresh(hit[0]):
             return hit[1]
-        found: RuleInForce | None = None
+        # One fetch per key: requests arriving while it runs (a cold start, the TTL running out under
+        # load) wait for it instead of each asking the database and rules.
+        async with self._lock(("rule", region_code, on)):
+            hit = self._rules.get((region_code, on))
+            if hit and self._fresh(hit[0]):
+                return hit[1]
+            found = await self._fetch_rule(region_code, on)
+            self._rules[(region_code, on)] = (time.monotonic(), found)
+            return found
+
+    async def _fetch_rule(self, region_code: str, on: date) -> RuleInForce | None:
         async with self.db.transaction() as session:
             applied = await rules_cache.current_rule_row(session, region_code, on)
         if applied is not None and applied["rule"] is not None:
-            found = RuleInForce(TreatFirstRule.model_validate(applied["rule"]), applied["version"],
-                                applied["policy_id"], "policy.published")
-        else:
-            rule = await self.client.treat_first(region_code, on)
-            found = None if rule is None else RuleInForce(rule, None, None, "rules")
-        self._rules[(region_code, on)] = (time.monotonic(), found)
-        return found
+            return RuleInForce(TreatFirstRule.model_validate(applied["rule"]), applied["version"],
+                               applied["policy_id"], "policy.published")
+        rule = await self.client.treat_first(region_code, on)
+        return None if rule is None else RuleInForce(rule, None, None, "rules")
 
     async def hospital(self, region_code: str, hospital_code: str, on: date) -> Hospital | None:
         """The designated hospital, looked up in the request region's list."""
         hit = self._hospitals.get((region_code, on))
         if hit is None or not self._fresh(hit[0]):
-            listed = {h.code: h for h in await self.client.hospitals(region_code, on)}
-            hit = self._hospitals[(region_code, on)] = (time.monotonic(), listed)
+            async with self._lock(("hospitals", region_code, on)):
+                hit = self._hospitals.get((region_code, on))
+                if hit is None or not self._fresh(hit[0]):
+                    listed = {h.code: h for h in await self.client.hospitals(region_code, on)}
+                    hit = self._hospitals[(region_code, on)] = (time.monotonic(), listed)
         return hit[1].get(hospital_code)

@@ -27,6 +27,7 @@ class Settings(ServiceSettings):
     pii_index_key: str = Field(_DEV_INDEX_KEY, description="ONESTOP_PII_INDEX_KEY: HMAC key of the blind index")
     rules_url: str = Field("http://127.0.0.1:8003", description="ONESTOP_RULES_URL: the rules service")
     import_batch_rows: int = Field(2000, ge=100, le=50_000, description="rows per import transaction")
+    read_pool_size: int = Field(8, ge=1, le=100, description="connections of eligibility's audited-read pool")
     rules_cache_s: float = Field(300.0, ge=0, description="how long a hospital list fetched from rules is kept")
 
     @field_validator("pii_keys", mode="before")

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.common.auth import CurrentPrincipal
@@ -26,7 +27,10 @@ class EligibilityRequest(BaseModel):
     on: dt.date | None = Field(None, alias="date", description="the admission date; default today (Asia/Shanghai)")
 
 
-@router.post("/eligibility", summary="Treat-first eligibility (changes nothing but the access audit)")
+@router.post("/eligibility", summary="Treat-first eligibility (changes nothing but the access audit)",
+             response_class=JSONResponse)
 async def post_eligibility(body: EligibilityRequest, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
-    return await eligibility(runtime, principal, EligibilityQuery(body.id_number, body.region_code,
-                                                                  body.hospital_code, body.on))
+    answer = await eligibility(runtime, principal, EligibilityQuery(body.id_number, body.region_code,
+                                                                    body.hospital_code, body.on))
+    # The answer is JSON-ready (strings, numbers, lists): skip FastAPI's jsonable_encoder walk (hot path).
+    return JSONResponse(answer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,6 +15,8 @@ from onestop.identity.domain.pii import PiiCipher
 
 # Names are compared through a keyed hash, never decrypted for it; the prefix keeps it apart from ID tags.
 _NAME_TAG = "NAME\x00"
+_YIELD_EVERY = 250  # rows parsed between two turns of the event loop
+_NAME_MEMO = 200_000  # names remembered per import (bounded memory)
 _OUTSIDE = "region is outside the region of this import"
 
 
@@ -46,23 +49,51 @@ class BatchPreparer:
                  size: int) -> None:
         self._rows: Iterator[reg.RegisterRow | reg.RowError] = iter(reader)
         self._cipher, self._source, self._scope, self._size = cipher, source, scope, size
+        self._names: dict[str, str] = {}
+
+    def _name_hash(self, name: str) -> str:
+        """The keyed hash of a name, remembered: names repeat a lot in a register (the hash is deterministic)."""
+        h = self._names.get(name)
+        if h is None:
+            if len(self._names) >= _NAME_MEMO:
+                self._names.clear()
+            h = self._names[name] = self._cipher.blind_index(_NAME_TAG + name)
+        return h
 
     def next_batch(self) -> Batch:
         """The next batch of rows (row errors count toward the size so a bad file still progresses)."""
         batch = Batch()
         seen = 0
         for item in self._rows:
-            if isinstance(item, reg.RowError):
-                batch.errors.append(item)
-            elif self._scope is not None and not region_within(item.region_code, self._scope):
-                batch.errors.append(reg.RowError(item.row, "region_code", _OUTSIDE))
-            else:
-                self._add(batch, item)
+            self._take(batch, item)
             seen += 1
             if seen >= self._size:
                 return batch
         batch.done = True
         return batch
+
+    async def next_batch_async(self) -> Batch:
+        """`next_batch` that lets the loop run every few hundred rows: the previous batch's COPY and commit
+        proceed (PostgreSQL works on the other CPU) while this one is parsed and sealed."""
+        batch = Batch()
+        seen = 0
+        for item in self._rows:
+            self._take(batch, item)
+            seen += 1
+            if seen >= self._size:
+                return batch
+            if not seen % _YIELD_EVERY:
+                await asyncio.sleep(0)
+        batch.done = True
+        return batch
+
+    def _take(self, batch: Batch, item: reg.RegisterRow | reg.RowError) -> None:
+        if isinstance(item, reg.RowError):
+            batch.errors.append(item)
+        elif self._scope is not None and not region_within(item.region_code, self._scope):
+            batch.errors.append(reg.RowError(item.row, "region_code", _OUTSIDE))
+        else:
+            self._add(batch, item)
 
     def _add(self, batch: Batch, row: reg.RegisterRow) -> None:
         c = self._cipher
@@ -71,8 +102,8 @@ class BatchPreparer:
         if person is None:
             person = batch.persons[idx] = PersonRows(idx, c.encrypt(row.id_number), row.birth_date, row.sex)
         values: dict[str, Any] = {
-            "name_hash": c.blind_index(_NAME_TAG + row.name),
-            "guardian_hash": c.blind_index(_NAME_TAG + row.guardian_name) if row.guardian_name else None,
+            "name_hash": self._name_hash(row.name),
+            "guardian_hash": self._name_hash(row.guardian_name) if row.guardian_name else None,
             "domicile_region": None if row.category == reg.INSURED else row.region_code,
             "household": row.household.value if row.household else None,
             "civil_servant": row.civil_servant,

@@ -17,7 +17,7 @@ from onestop.common.clock import now
 from onestop.common.errors import InvalidInput, field_error
 from onestop.common.service_app import Runtime
 from onestop.contracts.events.base import region_tokens
-from onestop.contracts.events.identity import ImportCompleted, PersonStatusChanged, StatusChange
+from onestop.contracts.events.identity import ImportCompleted
 from onestop.identity.domain import registers as reg
 from onestop.identity.domain.changes import plan
 from onestop.identity.imports.prepare import Batch, BatchPreparer
@@ -81,13 +81,24 @@ class Importer:
                                   region_code=self.request.region_code, started_by=self.principal.subject)
             preparer = BatchPreparer(reader, self.runtime.extras["pii"], source=self.request.source,
                                      scope=self.request.region_code, size=self.runtime.settings.import_batch_rows)
-            while True:
-                # Parsed on the loop, not in a thread: a CPU-bound thread makes every GIL release of the
-                # loop (socket writes, urandom) wait a switch interval, which measured 2x slower overall.
-                batch = preparer.next_batch()
-                await self._write(batch)
-                if batch.done:
-                    break
+            # Parsed on the loop, not in a thread: a CPU-bound thread makes every GIL release of the
+            # loop (socket writes, urandom) wait a switch interval, which measured 2x slower overall.
+            # Pipelined instead: batch k+1 is parsed (yielding to the loop now and then) while batch k's
+            # COPY and commit run in PostgreSQL; writes stay strictly in file order, one at a time.
+            writing: asyncio.Task[None] | None = None
+            try:
+                while True:
+                    batch = await preparer.next_batch_async()
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.create_task(self._write(batch))
+                    if batch.done:
+                        break
+                await writing
+            finally:
+                if writing is not None and not writing.done():
+                    # a parse error or a cancellation: the batch being written commits or fails on its own
+                    await asyncio.gather(writing, return_exceptions=True)
         finally:
             reader.close()
         return 201, await self._complete(session, reader)
@@ -97,8 +108,7 @@ class Importer:
         room = INLINE_REJECTIONS - len(self.inline)
         if room > 0:
             self.inline.extend(batch.errors[:room])
-        at = now()
-        source = self.runtime.outbox.source
+        changed = outbox_bulk.StatusChangedRows(source=self.runtime.outbox.source, at=now())
         async with self.runtime.db.transaction() as session:
             conn = await store.raw_connection(session)
             await store.lock_imports(conn)
@@ -132,10 +142,7 @@ class Importer:
                 if w.changes:
                     domicile = (w.new_profile.values if w.new_profile else have.profile.values  # type: ignore[union-attr]
                                 )["domicile_region"] or w.changes[0].region_code
-                    events.append(outbox_bulk.envelope_row(next(event_ids), PersonStatusChanged(
-                        person_id=person_id, region_code=domicile, changed_at=at,
-                        changes=[StatusChange(category=c.category, valid_from=c.valid_from, valid_to=c.valid_to,
-                                              change=c.change) for c in w.changes]), source=source, at=at))  # type: ignore[arg-type]
+                    events.append(changed.row(next(event_ids), person_id, domicile, w.changes))
             await store.write_batch(conn, persons=persons, profiles=profiles, statuses=statuses,
                                     enrolments=enrolments, superseded=superseded)
             await runs.add_rejections(conn, imp, batch.errors)

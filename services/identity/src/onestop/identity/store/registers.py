@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,27 +89,3 @@ async def write_batch(conn: asyncpg.Connection, *, persons: list[tuple[Any, ...]
     await copy_rows(conn, "person_status", _STATUS_COLS, statuses)
     await copy_rows(conn, "insurance_enrolment", _ENROLMENT_COLS, enrolments)
 
-
-async def load_snapshot_row(session: AsyncSession, id_index: str) -> dict[str, Any] | None:
-    """A person's current facts in one round trip (eligibility's hot path)."""
-    conn = await raw_connection(session)
-    row = await conn.fetchrow(
-        """SELECT p.person_id::text AS person_id, p.id_cipher, pr.domicile_region, pr.household, pr.civil_servant,
-             pr.disability,
-             (SELECT coalesce(json_agg(json_build_array(s.category, s.valid_from, s.valid_to, s.subgroup, s.source)),
-                              '[]') FROM person_status s WHERE s.person_id = p.person_id AND s.superseded_at IS NULL)
-               AS statuses,
-             (SELECT coalesce(json_agg(json_build_array(e.scheme, e.region_code, e.valid_from, e.valid_to)), '[]')
-                FROM insurance_enrolment e WHERE e.person_id = p.person_id AND e.superseded_at IS NULL) AS enrolments,
-             (SELECT coalesce(json_agg(c.region_code), '[]') FROM credit_case c
-                WHERE c.person_id = p.person_id AND c.state = 'blacklisted') AS blacklist
-           FROM person p LEFT JOIN person_profile pr ON pr.person_id = p.person_id AND pr.superseded_at IS NULL
-           WHERE p.id_index = $1""", id_index)
-    if row is None:
-        return None
-    out = dict(row)
-    for k in ("statuses", "enrolments", "blacklist"):
-        # SQLAlchemy's asyncpg dialect installs a json codec on its connections; a bare one would not.
-        if isinstance(out[k], str):
-            out[k] = json.loads(out[k])
-    return out
