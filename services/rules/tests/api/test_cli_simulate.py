@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from rules_api_helpers import pinned_body
 from test_simulations import candidate
 from typer.testing import CliRunner
-
-from conftest import pinned_body
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ import asyncio
 import json
 
 import nats
-
-from conftest import bearer, idem, latest_version, pinned_body, shipped_text, with_version
+from rules_api_helpers import bearer, idem, latest_version, pinned_body, shipped_text, with_version
 
 REGION = "320681"
 

@@ -8,8 +8,7 @@ from decimal import Decimal
 import nats
 import pytest
 from nats.js.errors import NotFoundError
-
-from conftest import bearer, pinned_body
+from rules_api_helpers import bearer, pinned_body
 
 REGIONS = ["150222", "140224", "653200", "410000", "411203", "320681"]
 

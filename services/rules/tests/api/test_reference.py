@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import bearer, idem, latest_version, pinned_body
+from rules_api_helpers import bearer, idem, latest_version, pinned_body
 
 
 async def test_hospitals_include_inherited_ones(rules) -> None:  # type: ignore[no-untyped-def]

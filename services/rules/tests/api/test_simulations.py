@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import bearer, pinned_body, shipped_text, with_version
+from rules_api_helpers import bearer, pinned_body, shipped_text, with_version
 
 
 def candidate(region: str = "150222") -> str:

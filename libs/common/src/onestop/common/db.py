@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from onestop.common.errors import Unavailable
 
+OUTBOX_WRITTEN = "onestop.outbox_written"  # session.info flag: this unit of work added outbox rows
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -78,7 +80,7 @@ class Database:
         self._after_commit: list[Callable[[], None]] = []
 
     def on_commit(self, hook: Callable[[], None]) -> None:
-        """Run `hook` after every unit of work commits (the outbox relay's nudge)."""
+        """Run `hook` after a unit of work that wrote to the outbox commits (the relay's nudge)."""
         self._after_commit.append(hook)
 
     @asynccontextmanager
@@ -87,8 +89,10 @@ class Database:
         async with self.sessionmaker() as session:
             async with session.begin():
                 yield session
-        for hook in self._after_commit:
-            hook()
+            wrote_events = session.info.get(OUTBOX_WRITTEN, False)
+        if wrote_events:  # reads and event-less writes need not wake the relay
+            for hook in self._after_commit:
+                hook()
 
     async def ping(self, timeout: float = 2.0) -> bool:  # noqa: ASYNC109 - a deadline, not a cancel scope
         try:

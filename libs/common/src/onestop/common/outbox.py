@@ -16,7 +16,7 @@ from sqlalchemy import MetaData, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.clock import now
-from onestop.common.db import Database
+from onestop.common.db import OUTBOX_WRITTEN, Database
 from onestop.common.metrics import OUTBOX_PUBLISHED
 from onestop.contracts.events.base import Envelope, EventPayload
 
@@ -32,6 +32,7 @@ class Outbox:
 
     async def add(self, session: AsyncSession, payload: EventPayload, *, at: datetime | None = None) -> Envelope:
         envelope = Envelope.wrap(payload, source=self.source, time=at or now())
+        session.info[OUTBOX_WRITTEN] = True
         await session.execute(
             self.table.insert().values(
                 event_id=envelope.id,
