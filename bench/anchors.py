@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
 import time
 
 import nats
 from nats.js.api import StreamConfig
 
 from bench.core import Context, Row
-from onestop.cli.embedded import pg_bin_dir
 
 PGBENCH_SECONDS = 10
 
@@ -66,5 +64,3 @@ def run(ctx: Context) -> None:
     pgbench(ctx)
     jetstream(ctx)
 
-
-__all__ = ["run", "pg_bin_dir", "subprocess"]

@@ -12,7 +12,6 @@ import asyncio
 import json
 import re
 import uuid
-from pathlib import Path
 
 from sqlalchemy import func, select, update
 
@@ -127,8 +126,6 @@ async def _published(rules) -> bool:  # type: ignore[no-untyped-def]
         unpublished = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
         return (await s.execute(unpublished)).scalar_one() == 0
 
-
-__all__ = ["Path"]
 
 
 async def test_crash_between_commit_and_ack_does_not_apply_twice(settings_for, nats_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -117,7 +117,7 @@ class EmbeddedPostgres:
             _chown_tree(self.data_dir, self.user)
         if not (self.pgdata / "PG_VERSION").exists():
             self._run("initdb", "-D", str(self.pgdata), "-U", "postgres", "--auth=trust",
-                      "--encoding=UTF8", "--locale=C.UTF-8" if _has_c_utf8() else "--locale=C")
+                      "--encoding=UTF8", "--locale=C.UTF-8")
         if self.running():
             return self
         opts = (f"-k {self.socket_dir} -h '' -p {self.port} -c max_connections=400 -c shared_buffers=256MB "
@@ -152,10 +152,6 @@ class EmbeddedPostgres:
 
     def drop_database(self, name: str) -> None:
         self._run("dropdb", *self.libpq_args(), "--if-exists", "--force", name)
-
-
-def _has_c_utf8() -> bool:
-    return True
 
 
 class NatsServer:

@@ -19,10 +19,6 @@ from onestop.common.settings import ServiceSettings
 SERVICES = {"identity": 8001, "ledger": 8002, "rules": 8003, "clearing": 8004}
 
 
-def service_settings(service: str) -> ServiceSettings:
-    return ServiceSettings(service=service)
-
-
 def migrate_all(server_url: str, services: list[str] | None = None) -> None:
     """Create each service's database if missing and run its Alembic migrations."""
     from onestop.common.migrations import ensure_database

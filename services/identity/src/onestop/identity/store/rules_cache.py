@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,20 +25,6 @@ async def versions_applied(session: AsyncSession, region_code: str) -> list[tupl
         select(t.c.version, t.c.event_id).where(t.c.region_code == region_code).order_by(t.c.version)
     )
     return [(r.version, r.event_id) for r in rows]
-
-
-async def current_rule(session: AsyncSession, region_code: str, on: date) -> dict[str, Any] | None:
-    row = (
-        await session.execute(
-            select(t.c.rule).where(t.c.region_code == region_code, t.c.valid_from <= on)
-            .order_by(t.c.valid_from.desc(), t.c.version.desc()).limit(1)
-        )
-    ).first()
-    return row.rule if row else None
-
-
-async def count(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.count()).select_from(t))).scalar_one())
 
 
 async def current_rule_row(session: AsyncSession, region_code: str, on: date) -> dict[str, Any] | None:
