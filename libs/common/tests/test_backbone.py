@@ -64,6 +64,35 @@ async def test_rolled_back_work_publishes_nothing_and_committed_work_publishes_o
     await nc.close()
 
 
+async def test_a_held_relay_publishes_after_the_hold_in_order_and_a_hold_expires(db, nats_url) -> None:  # type: ignore[no-untyped-def]
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js, "rules")
+    outbox = Outbox(metadata, "/onestop/test")
+    relay = OutboxRelay(db, outbox, js, interval=0.05)
+    sub = await nc.subscribe("onestop.rules.policy.published.150000.150200.150222")
+    runner = asyncio.create_task(relay.run())
+    try:
+        async with relay.held():
+            ids = []
+            for v in (11, 12):
+                async with db.transaction() as s:
+                    ids.append((await outbox.add(s, _event(v))).id)
+            with pytest.raises(nats.errors.TimeoutError):  # committed, but the relay waits for the bulk writer
+                await sub.next_msg(timeout=0.5)
+        got = [json.loads((await sub.next_msg(timeout=5)).data)["id"] for _ in ids]
+        assert got == ids  # published once the hold ends, in commit order
+        relay.hold_max_s = 0.3  # a writer that never ends cannot hold events back for longer than this
+        async with relay.held():
+            async with db.transaction() as s:
+                late = (await outbox.add(s, _event(13))).id
+            assert json.loads((await sub.next_msg(timeout=5)).data)["id"] == late
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await nc.close()
+
+
 async def test_inbox_applies_each_event_once(db) -> None:  # type: ignore[no-untyped-def]
     inbox = Inbox(metadata, "test-consumer")
     env = Envelope.wrap(_event(), source="/t", time=_event().published_at)

@@ -28,3 +28,15 @@ def test_plain_rows_equal_the_contract_path(at: datetime, region: str) -> None:
     assert json.loads(fast[3]) == json.loads(slow[3])
     assert fast[3] == slow[3]
     PersonStatusChanged.model_validate(json.loads(fast[3])["data"])
+
+
+def test_batch_uuids_are_distinct_version_4_uuids_in_canonical_form() -> None:
+    import uuid
+
+    from onestop.identity.imports.service import _uuids
+
+    made = list(_uuids(5000))
+    assert len(set(made)) == 5000
+    for text in made:
+        u = uuid.UUID(text)
+        assert (u.version, u.variant, str(u)) == (4, uuid.RFC_4122, text)

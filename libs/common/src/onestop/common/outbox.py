@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 
 import structlog
@@ -48,14 +51,46 @@ class OutboxRelay:
     """Publishes unpublished outbox rows in order and marks them; survives NATS outages."""
 
     def __init__(self, db: Database, outbox: Outbox, js: JetStreamContext, *, interval: float = 0.2,
-                 batch: int = 200, service: str = "") -> None:
+                 batch: int = 200, service: str = "", hold_max_s: float = 600.0) -> None:
         self.db, self.table, self.js = db, outbox.table, js
         self.interval, self.batch, self.service = interval, batch, service
+        self.hold_max_s = hold_max_s
         self._wake = asyncio.Event()
+        self._holds = 0
+        self._hold_until = 0.0
+        self._released = asyncio.Event()
+        self._released.set()
         db.on_commit(self._wake.set)
 
     def wake(self) -> None:
         self._wake.set()
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Pause publishing while a bulk writer runs (a register import of a million rows): the relay would take
+        the same two CPUs from it (measured: a 1.7x slower import). Its events are not lost or reordered, only
+        published after it, at the relay's full rate. A hold lasts at most `hold_max_s` from its first holder."""
+        if not self._holds:
+            self._hold_until = time.monotonic() + self.hold_max_s
+        self._holds += 1
+        self._released.clear()
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            if not self._holds:
+                self._released.set()
+                self._wake.set()
+
+    async def _wait_while_held(self) -> None:
+        remaining = self._hold_until - time.monotonic()
+        if self._released.is_set() or remaining <= 0:
+            return
+        try:
+            async with asyncio.timeout(remaining):
+                await self._released.wait()
+        except TimeoutError:
+            log.warning("outbox_hold_expired", service=self.service, held_s=self.hold_max_s)
 
     async def publish_pending(self) -> int:
         """One pass: publish up to `batch` rows. Raises if NATS is unavailable (nothing is marked)."""
@@ -93,6 +128,7 @@ class OutboxRelay:
         """Forever: publish, then sleep until nudged by a commit or the interval passes."""
         backoff = self.interval
         while True:
+            await self._wait_while_held()
             try:
                 n = await self.publish_pending()
                 backoff = self.interval

@@ -93,7 +93,8 @@ def build_app(
         js = nc.jetstream()
         await ensure_stream(js, settings.service, replicas=settings.stream_replicas)
         outbox = Outbox(metadata, source=f"/onestop/{settings.service}")
-        relay = OutboxRelay(db, outbox, js, interval=settings.relay_interval_s, service=settings.service)
+        relay = OutboxRelay(db, outbox, js, interval=settings.relay_interval_s, service=settings.service,
+                            hold_max_s=settings.relay_hold_max_s)
         runtime = Runtime(settings, metadata, db, nc, js, outbox, relay,
                           Idempotency(db, metadata, settings.idempotency_ttl_days), tokens)
         app.state.runtime = runtime

@@ -34,6 +34,7 @@ class ServiceSettings(BaseSettings):
     database_name: str | None = Field(None, description="this service's database on DATABASE_URL's server")
     log_level: str = "INFO"
     relay_interval_s: float = 0.2
+    relay_hold_max_s: float = Field(600.0, gt=0, description="longest a bulk import may pause the outbox relay")
     stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas of this service's stream")
     idempotency_ttl_days: int = Field(7, ge=7)
 

@@ -85,12 +85,8 @@ class Incoming:
 
     def add_profile(self, values: dict[str, Any], secrets: dict[str, bytes | None]) -> None:
         """Later rows win; an empty (None) cell says nothing."""
-        for k, v in values.items():
-            if v is not None:
-                self.profile[k] = v
-        for k, s in secrets.items():
-            if s is not None:
-                self.secrets[k] = s
+        self.profile.update({k: v for k, v in values.items() if v is not None})
+        self.secrets.update({k: s for k, s in secrets.items() if s is not None})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +117,26 @@ def _kind(old: StatusFact | EnrolmentFact, new: StatusFact | EnrolmentFact) -> s
     return "ended" if old.valid_to is None and new.valid_to is not None else "changed"
 
 
+_NO_PROFILE: dict[str, Any] = dict.fromkeys(PROFILE_FACTS)
+
+
+def _plan_new(incoming: Incoming) -> PersonWrites:
+    """`plan` for a person not stored yet (every row of a first import): everything is added."""
+    merged = _NO_PROFILE.copy()
+    merged.update(incoming.profile)
+    changes = [Change(s.category, s.valid_from, s.valid_to, "added", s.region_code)
+               for s in incoming.statuses.values()]
+    changes += [Change("insured", e.valid_from, e.valid_to, "added", e.region_code)
+                for e in incoming.enrolments.values()]
+    return PersonWrites(new_profile=Profile(values=merged, secrets=dict(incoming.secrets)),
+                        new_statuses=list(incoming.statuses.values()),
+                        new_enrolments=list(incoming.enrolments.values()), changes=changes)
+
+
 def plan(known: KnownPerson | None, incoming: Incoming) -> PersonWrites:
     """The writes that bring a person's current rows in line with what the batch says."""
+    if known is None:
+        return _plan_new(incoming)
     out = PersonWrites()
     current = known.profile if known and known.profile else None
     merged = dict(current.values) if current else {k: None for k in PROFILE_FACTS}

@@ -15,7 +15,8 @@ from onestop.identity.domain.pii import PiiCipher
 
 # Names are compared through a keyed hash, never decrypted for it; the prefix keeps it apart from ID tags.
 _NAME_TAG = "NAME\x00"
-_YIELD_EVERY = 250  # rows parsed between two turns of the event loop
+_YIELD_EVERY = 10  # rows parsed between two turns of the event loop: the batch being written waits on
+# every turn it needs (a query, a COPY, the commit), so a long slice here stalls it (250 measured 1.7x slower)
 _NAME_MEMO = 200_000  # names remembered per import (bounded memory)
 _OUTSIDE = "region is outside the region of this import"
 

@@ -51,9 +51,14 @@ def common_region(regions: set[str]) -> str:
 
 
 def _uuids(n: int) -> Iterator[str]:
-    """n random (version 4) UUIDs from one urandom call: one syscall per batch, not per person."""
-    raw = os.urandom(16 * n)
-    return (str(uuid.UUID(bytes=raw[i:i + 16], version=4)) for i in range(0, 16 * n, 16))
+    """n random (version 4) UUIDs from one urandom call, formatted from hex (uuid.UUID costs 3x more)."""
+    h = os.urandom(16 * n).hex()
+    return (f"{h[i:i + 8]}-{h[i + 8:i + 12]}-4{h[i + 13:i + 16]}-{_VARIANT[h[i + 16]]}{h[i + 17:i + 20]}-"
+            f"{h[i + 20:i + 32]}" for i in range(0, 32 * n, 32))
+
+
+# RFC 4122 variant bits (10xx) on the 17th hex digit: keep its two low bits.
+_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 
 
 class Importer:
@@ -85,23 +90,28 @@ class Importer:
             # loop (socket writes, urandom) wait a switch interval, which measured 2x slower overall.
             # Pipelined instead: batch k+1 is parsed (yielding to the loop now and then) while batch k's
             # COPY and commit run in PostgreSQL; writes stay strictly in file order, one at a time.
-            writing: asyncio.Task[None] | None = None
-            try:
-                while True:
-                    batch = await preparer.next_batch_async()
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.create_task(self._write(batch))
-                    if batch.done:
-                        break
-                await writing
-            finally:
-                if writing is not None and not writing.done():
-                    # a parse error or a cancellation: the batch being written commits or fails on its own
-                    await asyncio.gather(writing, return_exceptions=True)
+            # The relay waits until the rows are in (see OutboxRelay.held); then it publishes their events.
+            async with self.runtime.relay.held():
+                await self._write_all(preparer)
         finally:
             reader.close()
         return 201, await self._complete(session, reader)
+
+    async def _write_all(self, preparer: BatchPreparer) -> None:
+        writing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                batch = await preparer.next_batch_async()
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(self._write(batch))
+                if batch.done:
+                    break
+            await writing
+        finally:
+            if writing is not None and not writing.done():
+                # a parse error or a cancellation: the batch being written commits or fails on its own
+                await asyncio.gather(writing, return_exceptions=True)
 
     async def _write(self, batch: Batch) -> None:
         self.regions |= batch.regions

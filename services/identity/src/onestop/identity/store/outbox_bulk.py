@@ -34,18 +34,21 @@ async def add_many(conn: asyncpg.Connection, rows: list[tuple[str, str, str, str
 
 
 _STATUS_CHANGED = PersonStatusChanged.model_fields["type"].default
+_TYPE_JSON = json.dumps(_STATUS_CHANGED)
 _TIME = TypeAdapter(datetime)
 
 
 class StatusChangedRows:
-    """`person.status.changed` outbox rows for one batch, built as plain dicts: the same JSON `envelope_row`
-    makes from a `PersonStatusChanged` (a unit test holds them equal) at a fraction of the cost per person."""
+    """`person.status.changed` outbox rows for one batch, written from a template: the same JSON, byte for byte,
+    that `envelope_row` makes from a `PersonStatusChanged` (a unit test holds them equal) at a fraction of the
+    cost per person. Every value that is not a generated UUID or an ISO date goes through `json.dumps` (memoised)."""
 
     def __init__(self, *, source: str, at: datetime) -> None:
-        self._source = source
-        self._time = at.isoformat()  # the envelope's time, as envelope_row writes it
-        self._changed_at = _TIME.dump_python(at, mode="json")  # the payload's, as pydantic writes it
+        self._source = json.dumps(source, ensure_ascii=False)
+        self._time = json.dumps(at.isoformat())  # the envelope's time, as envelope_row writes it
+        self._changed_at = json.dumps(_TIME.dump_python(at, mode="json"))  # the payload's, as pydantic writes it
         self._subjects: dict[str, str] = {}
+        self._strings: dict[str, str] = {}
 
     def _subject(self, region_code: str) -> str:
         s = self._subjects.get(region_code)
@@ -54,14 +57,24 @@ class StatusChangedRows:
                                                       PersonStatusChanged.verb, *region_tokens(region_code))
         return s
 
+    def _json(self, text: str) -> str:
+        out = self._strings.get(text)
+        if out is None:
+            out = self._strings[text] = json.dumps(text, ensure_ascii=False)
+        return out
+
+    def _change(self, c: Change) -> str:
+        valid_to = "null" if c.valid_to is None else f'"{c.valid_to.isoformat()}"'
+        return (f'{{"category": {self._json(c.category)}, "valid_from": "{c.valid_from.isoformat()}", '
+                f'"valid_to": {valid_to}, "change": {self._json(c.change)}}}')
+
     def row(self, event_id: str, person_id: str, region_code: str,
             changes: Iterable[Change]) -> tuple[str, str, str, str]:
-        data = {"type": _STATUS_CHANGED, "person_id": person_id, "region_code": region_code,
-                "changes": [{"category": c.category, "valid_from": c.valid_from.isoformat(),
-                             "valid_to": None if c.valid_to is None else c.valid_to.isoformat(),
-                             "change": c.change} for c in changes],
-                "changed_at": self._changed_at}
-        envelope = {"specversion": "1.0", "id": event_id, "source": self._source, "type": _STATUS_CHANGED,
-                    "subject": person_id, "time": self._time, "datacontenttype": "application/json", "data": data}
-        return (event_id, self._subject(region_code), _STATUS_CHANGED,
-                json.dumps(envelope, ensure_ascii=False, separators=_SEPARATORS))
+        """(event_id, subject, type, envelope JSON); `event_id` and `person_id` are UUIDs this service made."""
+        event, person, region = f'"{event_id}"', f'"{person_id}"', self._json(region_code)
+        envelope = (f'{{"specversion": "1.0", "id": {event}, "source": {self._source}, "type": {_TYPE_JSON}, '
+                    f'"subject": {person}, "time": {self._time}, "datacontenttype": "application/json", '
+                    f'"data": {{"type": {_TYPE_JSON}, "person_id": {person}, "region_code": {region}, '
+                    f'"changes": [{", ".join([self._change(c) for c in changes])}], '
+                    f'"changed_at": {self._changed_at}}}}}')
+        return event_id, self._subject(region_code), _STATUS_CHANGED, envelope

@@ -87,7 +87,6 @@ person_status = Table(
     Column("import_id", UUID(as_uuid=False), nullable=True),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("superseded_at", DateTime(timezone=True), nullable=True),
-    Index("ix_person_status_current", "person_id", postgresql_where=text("superseded_at IS NULL")),
     Index("ix_person_status_person", "person_id"),
 )
 
@@ -104,7 +103,6 @@ insurance_enrolment = Table(
     Column("import_id", UUID(as_uuid=False), nullable=True),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("superseded_at", DateTime(timezone=True), nullable=True),
-    Index("ix_insurance_enrolment_current", "person_id", postgresql_where=text("superseded_at IS NULL")),
     Index("ix_insurance_enrolment_person", "person_id"),
 )
 
