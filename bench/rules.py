@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench import load
 from bench.core import Context, Row
 
 GROUP = "rules"
@@ -181,70 +182,6 @@ def _start_server(ctx: Context, port: int, log: Path) -> subprocess.Popen[bytes]
     )
 
 
-class _Conn:
-    """One keep-alive HTTP/1.1 connection, written by hand: the load generator must cost far less CPU than
-    the server it measures (httpx's async client costs about a millisecond a request on a small machine)."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    async def post(self, request: bytes) -> int:
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        await self.reader.readexactly(length)
-        return status
-
-
-async def _paced(port: int, token: str, rate: float, seconds: float, pool_size: int = 32) -> list[float]:
-    """Latencies (s) of requests sent at a fixed schedule, each measured from its scheduled time."""
-    body = json.dumps(stay_body()).encode()
-    request = (f"POST /v1/quotes HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
-    idle: asyncio.Queue[_Conn] = asyncio.Queue()
-    conns = [_Conn(*await asyncio.open_connection("127.0.0.1", port)) for _ in range(pool_size)]
-    for c in conns:
-        idle.put_nowait(c)
-    loop = asyncio.get_running_loop()
-    latencies: list[float] = []
-    errors = 0
-
-    async def one(at: float | None) -> None:
-        nonlocal errors
-        conn = await idle.get()
-        try:
-            status = await conn.post(request)
-        finally:
-            idle.put_nowait(conn)
-        if at is not None:
-            latencies.append(loop.time() - at)
-        if status != 200:
-            errors += 1
-
-    try:
-        await asyncio.gather(*(one(None) for _ in range(200)))  # warm up connections and the server
-        n = int(rate * seconds)
-        start = loop.time() + 0.1
-        tasks = []
-        for i in range(n):
-            at = start + i / rate
-            delay = at - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(at)))
-        await asyncio.gather(*tasks)
-    finally:
-        for c in conns:
-            c.writer.close()
-    if errors:
-        raise RuntimeError(f"{errors} of {len(latencies)} quotes failed")
-    return latencies
-
-
 def http(ctx: Context, rate: float = 200.0, seconds: float = 10.0) -> None:
     import httpx
 
@@ -270,11 +207,14 @@ def http(ctx: Context, rate: float = 200.0, seconds: float = 10.0) -> None:
             time.sleep(0.2)
         s = ServiceSettings()
         token = TokenIssuer(s.jwt_keys, s.jwt_current_kid, s.jwt_issuer).mint("hospital", hospital_code="H1")
-        lat = sorted(asyncio.run(_paced(port, token, rate, seconds)))
-        p50 = lat[len(lat) // 2] * 1000
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        request = load.post_request(port, "/v1/quotes", token, json.dumps(stay_body()).encode())
+        lat, errors = asyncio.run(load.paced(port, [request], rate, seconds))
+        if errors:
+            raise RuntimeError(f"{errors} of {len(lat)} quotes failed")
+        p50, p99 = load.percentile(lat, 0.50), load.percentile(lat, 0.99)
         note = (f"{len(lat)} POST /v1/quotes of the 100-line stay at {rate:.0f}/s paced, uvicorn 1 worker in a "
-                "subprocess (`onestop serve`: uvloop, httptools); latency from each request's scheduled send time")
+                "subprocess (`onestop serve`: uvloop, httptools); latency from each request's scheduled send time; "
+                "load generator on the same machine (bench/load.py)")
         ctx.add(Row(GROUP, "http_quote_p50_ms", p50, "ms", note=note))
         ctx.add(Row(GROUP, "http_quote_p99_ms", p99, "ms", target="≤ 10 ms at 200 req/s", note=note))
     finally:

@@ -1,0 +1,138 @@
+"""The HTTP load generator every HTTP benchmark shares: keep-alive connections written by hand, open loop
+(paced) and closed loop (saturated).
+
+It runs on the machine it measures, so it must cost far less CPU than the server (httpx's async client costs
+about a millisecond a request on 2 CPUs) and must not pause: with a large heap left by the benchmarks before
+it, one of its own full garbage collections stalled every request in flight for 80–150 ms and alone decided
+a p99. Garbage collection is therefore off while latencies are recorded (`quiet_gc`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """No collection inside the block: what is alive now is frozen out of later passes, and none runs."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+def post_request(port: int, path: str, token: str, body: bytes) -> bytes:
+    """A whole HTTP/1.1 POST of a JSON body with a bearer token, ready to write to a keep-alive connection."""
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection: write a request, read the status and the body."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> Conn:
+        return cls(*await asyncio.open_connection("127.0.0.1", port))
+
+    async def send(self, request: bytes) -> int:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        await self.reader.readexactly(length)
+        return int(head[9:12])
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def paced(port: int, requests: Sequence[bytes], rate: float, seconds: float, *,
+                pool_size: int = 32, warm_up: int = 200) -> tuple[list[float], int]:
+    """Open loop: request i is sent at start + i/rate (cycling through `requests`) and its latency runs from
+    that scheduled time, so a slow answer delays nothing it should not (no coordinated omission).
+    Returns the latencies in seconds and the number of answers that were not 200."""
+    idle: asyncio.Queue[Conn] = asyncio.Queue()
+    conns = [await Conn.open(port) for _ in range(pool_size)]
+    for c in conns:
+        idle.put_nowait(c)
+    loop = asyncio.get_running_loop()
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(i: int, at: float | None) -> None:
+        nonlocal errors
+        conn = await idle.get()
+        try:
+            status = await conn.send(requests[i % len(requests)])
+        finally:
+            idle.put_nowait(conn)
+        if at is not None:
+            latencies.append(loop.time() - at)
+            errors += status != 200
+
+    try:
+        await asyncio.gather(*(one(i, None) for i in range(warm_up)))  # connections and the server warm
+        with quiet_gc():
+            start = loop.time() + 0.1
+            tasks = []
+            for i in range(int(rate * seconds)):
+                at = start + i / rate
+                delay = at - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(i, at)))
+            await asyncio.gather(*tasks)
+    finally:
+        for c in conns:
+            c.close()
+    return latencies, errors
+
+
+async def saturated(port: int, requests: Sequence[bytes], clients: int, seconds: float,
+                    warm_up_s: float = 1.0) -> tuple[list[float], int]:
+    """Closed loop: `clients` connections, each sending its next request as soon as the last is answered,
+    for `seconds` after a warm-up. Returns the latencies in seconds and the number of answers not 200."""
+    latencies: list[float] = []
+    errors = 0
+
+    async def client(k: int, until: float, record: bool) -> None:
+        nonlocal errors
+        conn = await Conn.open(port)
+        try:
+            i = k * 7919
+            while time.perf_counter() < until:
+                i += 1
+                t = time.perf_counter()
+                status = await conn.send(requests[i % len(requests)])
+                if record:
+                    latencies.append(time.perf_counter() - t)
+                    errors += status != 200
+        finally:
+            conn.close()
+
+    async with asyncio.timeout(warm_up_s + seconds + 60):
+        await asyncio.gather(*(client(k, time.perf_counter() + warm_up_s, False) for k in range(clients)))
+        with quiet_gc():
+            await asyncio.gather(*(client(k, time.perf_counter() + seconds, True) for k in range(clients)))
+    return latencies, errors
+
+
+def percentile(latencies: Sequence[float], q: float) -> float:
+    """The q-quantile (0 < q < 1) in milliseconds, nearest rank."""
+    ordered = sorted(latencies)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, int(len(ordered) * q + 0.999999) - 1))] * 1000
