@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 
 import pytest
 import structlog
@@ -34,6 +35,18 @@ def test_key_rotation() -> None:
     retired = TokenIssuer({"k2": "b" * 40}, "k2")
     with pytest.raises(Unauthorized):
         retired.verify(token)
+
+
+def test_a_remembered_token_still_expires_and_a_tampered_one_is_checked_afresh() -> None:
+    issuer = TokenIssuer({"k": "c" * 40}, "k")
+    token = issuer.mint("hospital", hospital_code="H1", ttl_s=1)
+    assert issuer.verify(token).hospital_code == "H1"
+    assert issuer.verify(token).hospital_code == "H1"  # the second time from memory
+    with pytest.raises(Unauthorized):
+        issuer.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    time.sleep(1.1)
+    with pytest.raises(Unauthorized, match="expired"):
+        issuer.verify(token)
 
 
 def test_scope_requirements() -> None:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from onestop.common.errors import Forbidden, Unauthorized, problem_response
 from onestop.contracts.enums import Role
 
+_VERIFIED_MAX = 4096  # verified tokens remembered per process (cleared when full)
 PUBLIC_PATHS = ("/docs", "/openapi.json", "/healthz", "/readyz", "/metrics", "/redoc", "/asyncapi")
 
 
@@ -58,6 +59,9 @@ class TokenIssuer:
 
     def __init__(self, keys: dict[str, str], current_kid: str, issuer: str = "onestop") -> None:
         self.keys, self.current_kid, self.issuer = keys, current_kid, issuer
+        # token -> (exp, principal): a HIS sends the same token for hours; checking its signature and claims
+        # again on every request cost a few percent of a request's CPU. Expiry is still checked every time.
+        self._verified: dict[str, tuple[float, Principal]] = {}
 
     def mint(
         self,
@@ -92,6 +96,16 @@ class TokenIssuer:
                           headers={"kid": self.current_kid})
 
     def verify(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[0]:
+            return known[1]
+        principal, exp = self._verify(token)
+        if len(self._verified) >= _VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = (exp, principal)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self.keys.get(kid or "")
@@ -105,7 +119,7 @@ class TokenIssuer:
                 hospital_code=claims.get("hospital_code"),
                 region_code=claims.get("region_code"),
                 payer=claims.get("payer"),
-            )
+            ), float(claims["exp"])
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("the token has expired") from exc
         except (jwt.PyJWTError, KeyError, ValueError) as exc:

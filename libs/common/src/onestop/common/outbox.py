@@ -7,7 +7,6 @@ two replicas) is deduplicated by JetStream inside its window and by consumers' i
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +14,7 @@ from datetime import datetime
 
 import structlog
 from nats.js import JetStreamContext
-from sqlalchemy import MetaData, Table, select, update
+from sqlalchemy import MetaData, Table, Text, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.clock import now
@@ -98,7 +97,9 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             rows = (
                 await session.execute(
-                    select(t.c.id, t.c.event_id, t.c.subject, t.c.envelope)
+                    # The stored JSON as text, published as it is (decoding and re-encoding it cost the relay
+                    # a third of its time); jsonb's text form is plain JSON, keys in jsonb's order as before.
+                    select(t.c.id, t.c.event_id, t.c.subject, cast(t.c.envelope, Text).label("envelope"))
                     .where(t.c.published_at.is_(None))
                     .order_by(t.c.id)
                     .limit(self.batch)
@@ -112,7 +113,7 @@ class OutboxRelay:
             await asyncio.gather(*(
                 self.js.publish(
                     r.subject,
-                    json.dumps(r.envelope, ensure_ascii=False).encode(),
+                    r.envelope.encode(),
                     headers={"Nats-Msg-Id": r.event_id},
                     timeout=10.0,
                 )

@@ -171,6 +171,16 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app, self.service = app, service
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labels() costs a lookup and a lock
+
+    def _observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        pair = self._children.get(key)
+        if pair is None:
+            pair = self._children[key] = (HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                                          HTTP_LATENCY.labels(self.service, route))
+        pair[0].inc()
+        pair[1].observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -187,9 +197,8 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, _send)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status["code"])).inc()
-            HTTP_LATENCY.labels(self.service, route).observe(time.perf_counter() - start)
+            self._observe(scope["method"], getattr(scope.get("route"), "path", "unmatched"), status["code"],
+                          time.perf_counter() - start)
 
 
 async def runtime_of(request: Request) -> Runtime:

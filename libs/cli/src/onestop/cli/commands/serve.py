@@ -48,6 +48,8 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
         port: Annotated[int | None, typer.Option(help="default: 8001–8004 by service")] = None,
         workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+        proxy_headers: Annotated[bool, typer.Option(
+            help="trust X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (behind a reverse proxy)")] = False,
     ) -> None:
         """Run one service after checking that its database, NATS and port are there."""
         console = Console(stderr=True)
@@ -69,5 +71,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         import uvicorn
 
+        # Off by default: nothing here reads the client's address, and checking it against the trusted
+        # proxies parsed IP addresses on every request.
         uvicorn.run(f"onestop.{service}.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    access_log=False, log_level="warning")
+                    access_log=False, log_level="warning", proxy_headers=proxy_headers)
