@@ -19,8 +19,8 @@ from onestop.common.service_app import Runtime
 from onestop.contracts.events.base import region_tokens
 from onestop.contracts.events.identity import ImportCompleted
 from onestop.identity.domain import registers as reg
-from onestop.identity.domain.changes import plan
-from onestop.identity.imports.prepare import Batch, BatchPreparer
+from onestop.identity.domain.changes import KnownPerson, plan
+from onestop.identity.imports.prepare import Batch, BatchPreparer, PersonRows
 from onestop.identity.store import imports as runs
 from onestop.identity.store import outbox_bulk
 from onestop.identity.store import registers as store
@@ -88,9 +88,8 @@ class Importer:
                                      scope=self.request.region_code, size=self.runtime.settings.import_batch_rows)
             # Parsed on the loop, not in a thread: a CPU-bound thread makes every GIL release of the
             # loop (socket writes, urandom) wait a switch interval, which measured 2x slower overall.
-            # Pipelined instead: batch k+1 is parsed (yielding to the loop now and then) while batch k's
-            # COPY and commit run in PostgreSQL; writes stay strictly in file order, one at a time.
-            # The relay waits until the rows are in (see OutboxRelay.held); then it publishes their events.
+            # Pipelined instead (see _write_all). The relay waits until the rows are in (OutboxRelay.held),
+            # then publishes their events.
             async with self.runtime.relay.held():
                 await self._write_all(preparer)
         finally:
@@ -98,67 +97,78 @@ class Importer:
         return 201, await self._complete(session, reader)
 
     async def _write_all(self, preparer: BatchPreparer) -> None:
-        writing: asyncio.Task[None] | None = None
-        try:
-            while True:
-                batch = await preparer.next_batch_async()
-                if writing is not None:
-                    await writing
-                writing = asyncio.create_task(self._write(batch))
-                if batch.done:
-                    break
-            await writing
-        finally:
-            if writing is not None and not writing.done():
-                # a parse error or a cancellation: the batch being written commits or fails on its own
-                await asyncio.gather(writing, return_exceptions=True)
+        """Three stages kept busy at once: batch k's COPY and commit run in PostgreSQL while batch k+1 is
+        parsed, its stored persons read and its rows planned here. One batch is written at a time, in file
+        order; a batch sharing a person with the one being written waits for its commit before reading."""
+        async with store.import_lock(self.runtime.db):
+            writing: asyncio.Task[None] | None = None
+            in_flight: dict[str, PersonRows] = {}
+            try:
+                while True:
+                    batch = await preparer.next_batch_async()
+                    if writing is not None and not in_flight.keys().isdisjoint(batch.persons):
+                        await writing
+                    async with self.runtime.db.transaction() as session:
+                        known = await store.load_known(await store.raw_connection(session), list(batch.persons))
+                    writes = self._plan(batch, known)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.create_task(self._store(batch, writes))
+                    in_flight = batch.persons
+                    if batch.done:
+                        break
+                await writing
+            finally:
+                if writing is not None and not writing.done():
+                    # a parse error or a cancellation: the batch being written commits or fails on its own
+                    await asyncio.gather(writing, return_exceptions=True)
 
-    async def _write(self, batch: Batch) -> None:
+    def _plan(self, batch: Batch, known: dict[str, KnownPerson]) -> store.BatchWrites:
+        """The rows and events a batch writes, given what is stored of its persons (pure Python)."""
         self.regions |= batch.regions
         room = INLINE_REJECTIONS - len(self.inline)
         if room > 0:
             self.inline.extend(batch.errors[:room])
         changed = outbox_bulk.StatusChangedRows(source=self.runtime.outbox.source, at=now())
+        out = store.BatchWrites()
+        imp, source = self.import_id, self.request.source
+        ids, event_ids = _uuids(len(batch.persons)), _uuids(len(batch.persons))
+        for idx, rows in batch.persons.items():
+            have = known.get(idx)
+            w = plan(have, rows.incoming)
+            if have is None:
+                person_id = next(ids)
+                out.persons.append((person_id, idx, rows.id_cipher, rows.birth_date, rows.sex))
+            else:
+                person_id = have.person_id
+            if w.new_profile is not None:
+                v, sec = w.new_profile.values, w.new_profile.secrets
+                out.profiles.append((person_id, sec.get("name_cipher"), v["name_hash"], sec.get("guardian_cipher"),
+                                     v["guardian_hash"], v["domicile_region"], v["household"], v["civil_servant"],
+                                     v["disability"], v["disease_class"], v["labour"], v["card_no"], source, imp))
+                if w.superseded_profile is not None:
+                    out.superseded["person_profile"].append(w.superseded_profile)
+            out.statuses += [(person_id, s.category, s.subgroup, s.source, s.region_code, s.valid_from, s.valid_to,
+                              imp) for s in w.new_statuses]
+            out.enrolments += [(person_id, e.scheme, e.region_code, e.source, e.valid_from, e.valid_to, imp)
+                               for e in w.new_enrolments]
+            out.superseded["person_status"] += w.superseded_statuses
+            out.superseded["insurance_enrolment"] += w.superseded_enrolments
+            if w.changes:
+                domicile = (w.new_profile.values if w.new_profile else have.profile.values  # type: ignore[union-attr]
+                            )["domicile_region"] or w.changes[0].region_code
+                out.events.append(changed.row(next(event_ids), person_id, domicile, w.changes))
+        return out
+
+    async def _store(self, batch: Batch, writes: store.BatchWrites) -> None:
+        """One transaction: the batch's rows, its rejections, its events and the run's progress."""
         async with self.runtime.db.transaction() as session:
             conn = await store.raw_connection(session)
-            await store.lock_imports(conn)
-            known = await store.load_known(conn, list(batch.persons))
-            persons, profiles, statuses, enrolments, events = [], [], [], [], []
-            superseded: dict[str, list[int]] = {"person_profile": [], "person_status": [], "insurance_enrolment": []}
-            imp = self.import_id
-            ids, event_ids = _uuids(len(batch.persons)), _uuids(len(batch.persons))
-            for idx, rows in batch.persons.items():
-                have = known.get(idx)
-                w = plan(have, rows.incoming)
-                if have is None:
-                    person_id = next(ids)
-                    persons.append((person_id, idx, rows.id_cipher, rows.birth_date, rows.sex))
-                else:
-                    person_id = have.person_id
-                if w.new_profile is not None:
-                    v, sec = w.new_profile.values, w.new_profile.secrets
-                    profiles.append((person_id, sec.get("name_cipher"), v["name_hash"], sec.get("guardian_cipher"),
-                                     v["guardian_hash"], v["domicile_region"], v["household"], v["civil_servant"],
-                                     v["disability"], v["disease_class"], v["labour"], v["card_no"],
-                                     self.request.source, imp))
-                    if w.superseded_profile is not None:
-                        superseded["person_profile"].append(w.superseded_profile)
-                statuses += [(person_id, s.category, s.subgroup, s.source, s.region_code, s.valid_from, s.valid_to,
-                              imp) for s in w.new_statuses]
-                enrolments += [(person_id, e.scheme, e.region_code, e.source, e.valid_from, e.valid_to, imp)
-                               for e in w.new_enrolments]
-                superseded["person_status"] += w.superseded_statuses
-                superseded["insurance_enrolment"] += w.superseded_enrolments
-                if w.changes:
-                    domicile = (w.new_profile.values if w.new_profile else have.profile.values  # type: ignore[union-attr]
-                                )["domicile_region"] or w.changes[0].region_code
-                    events.append(changed.row(next(event_ids), person_id, domicile, w.changes))
-            await store.write_batch(conn, persons=persons, profiles=profiles, statuses=statuses,
-                                    enrolments=enrolments, superseded=superseded)
-            await runs.add_rejections(conn, imp, batch.errors)
-            await outbox_bulk.add_many(conn, events)
-            await runs.add_progress(conn, imp, accepted=batch.accepted, rejected=len(batch.errors),
-                                    rejected_rows=len({e.row for e in batch.errors}), changed=len(events))
+            await store.write_batch(conn, writes)
+            await runs.add_rejections(conn, self.import_id, batch.errors)
+            await outbox_bulk.add_many(conn, writes.events)
+            await runs.add_progress(conn, self.import_id, accepted=batch.accepted, rejected=len(batch.errors),
+                                    rejected_rows=len({e.row for e in batch.errors}), changed=len(writes.events))
 
     async def _complete(self, session: AsyncSession, reader: reg.RegisterReader) -> dict[str, Any]:
         region = self.request.region_code or common_region(self.regions)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from onestop.common.db import Database
 from onestop.identity.domain.changes import EnrolmentFact, KnownPerson, Profile, StatusFact
 
 _PROFILE_COLS = ("person_id", "name_cipher", "name_hash", "guardian_cipher", "guardian_hash", "domicile_region",
@@ -24,9 +27,35 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
     return raw.driver_connection  # type: ignore[return-value]
 
 
-async def lock_imports(conn: asyncpg.Connection) -> None:
-    """Serialise import batches: two imports touching one person must not race on its current rows."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('onestop.identity.import'))")
+_IMPORT_LOCK = "hashtext('onestop.identity.import')"
+
+
+@asynccontextmanager
+async def import_lock(db: Database) -> AsyncIterator[None]:
+    """One import writes at a time, from its first batch to its last: a batch's stored persons are read
+    before the batch ahead of it commits, so no other import may change them in between. A session-level
+    advisory lock on a connection held for the run (it dies with the connection if the process does)."""
+    async with db.engine.connect() as held:
+        raw = await held.get_raw_connection()
+        conn: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
+        await conn.execute(f"SELECT pg_advisory_lock({_IMPORT_LOCK})")
+        try:
+            yield
+        finally:
+            await conn.execute(f"SELECT pg_advisory_unlock({_IMPORT_LOCK})")
+
+
+@dataclass
+class BatchWrites:
+    """What one import batch writes: new rows per table (COPY tuples), ids superseded, outbox rows."""
+
+    persons: list[tuple[Any, ...]] = field(default_factory=list)
+    profiles: list[tuple[Any, ...]] = field(default_factory=list)
+    statuses: list[tuple[Any, ...]] = field(default_factory=list)
+    enrolments: list[tuple[Any, ...]] = field(default_factory=list)
+    superseded: dict[str, list[int]] = field(default_factory=lambda: {
+        "person_profile": [], "person_status": [], "insurance_enrolment": []})
+    events: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 async def load_known(conn: asyncpg.Connection, id_indexes: Sequence[str]) -> dict[str, KnownPerson]:
@@ -78,14 +107,12 @@ async def copy_rows(conn: asyncpg.Connection, table: str, columns: Sequence[str]
         await conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
-async def write_batch(conn: asyncpg.Connection, *, persons: list[tuple[Any, ...]], profiles: list[tuple[Any, ...]],
-                      statuses: list[tuple[Any, ...]], enrolments: list[tuple[Any, ...]],
-                      superseded: dict[str, list[int]]) -> None:
+async def write_batch(conn: asyncpg.Connection, w: BatchWrites) -> None:
     """Supersede first (the partial unique index allows one current profile), then COPY the new rows."""
-    for table, ids in superseded.items():
+    for table, ids in w.superseded.items():
         await supersede(conn, table, ids)
-    await copy_rows(conn, "person", ("person_id", "id_index", "id_cipher", "birth_date", "sex"), persons)
-    await copy_rows(conn, "person_profile", _PROFILE_COLS, profiles)
-    await copy_rows(conn, "person_status", _STATUS_COLS, statuses)
-    await copy_rows(conn, "insurance_enrolment", _ENROLMENT_COLS, enrolments)
+    await copy_rows(conn, "person", ("person_id", "id_index", "id_cipher", "birth_date", "sex"), w.persons)
+    await copy_rows(conn, "person_profile", _PROFILE_COLS, w.profiles)
+    await copy_rows(conn, "person_status", _STATUS_COLS, w.statuses)
+    await copy_rows(conn, "insurance_enrolment", _ENROLMENT_COLS, w.enrolments)
 
