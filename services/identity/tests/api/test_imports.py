@@ -183,3 +183,45 @@ async def test_import_needs_token_key_and_role(identity) -> None:  # type: ignor
     assert r.status_code == 201, r.text
     assert r.json()["accepted"] == 1 and r.json()["rejected"][0]["field"] == "region_code"
     assert r.json()["region_code"] == "150200"
+
+
+async def test_a_person_in_two_consecutive_batches_is_read_after_the_first_commits(identity, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Batches of 100 rows (conftest): batch 2 repeats batch 1's persons, so it must read them only once batch 1
+    # has committed (stored persons are otherwise read while the batch ahead is still being written); batch 3
+    # is all new persons and goes the pipelined way. A stale read would insert the persons twice.
+    from onestop.identity.store import registers
+
+    write_batch = registers.write_batch
+
+    async def slow_write_batch(*args: Any) -> None:  # the batch ahead is still being written when the next one plans
+        await asyncio.sleep(0.3)
+        await write_batch(*args)
+
+    monkeypatch.setattr(registers, "write_batch", slow_write_batch)
+    app, client = identity
+    seq = unique_seq()
+    first = [make_id(GUYANG, seq + i) for i in range(100)]
+    later = [make_id(GUYANG, seq + 100 + i) for i in range(50)]
+    rows = ([row(i, "建档立卡贫困人口", GUYANG, household="农村") for i in first]
+            + [row(i, "参保人员", GUYANG, insurance="城乡居民") for i in first]
+            + [row(i, "低保对象", GUYANG) for i in later])
+    before = {t: await count(app, t) for t in ("person", "person_status", "insurance_enrolment")}
+    r = await upload(client, app, csv_bytes(rows))
+    assert r.status_code == 201, r.text
+    assert r.json()["accepted"] == 250 and r.json()["rejected_count"] == 0
+    after = {t: await count(app, t) for t in before}
+    assert after["person"] - before["person"] == 150
+    assert after["person_status"] - before["person_status"] == 150
+    assert after["insurance_enrolment"] - before["insurance_enrolment"] == 100
+
+
+async def test_two_imports_at_once_both_land_one_after_the_other(identity) -> None:  # type: ignore[no-untyped-def]
+    app, client = identity
+    seq = unique_seq()
+    ids = [make_id(GUYANG, seq + i) for i in range(150)]
+    poor = csv_bytes([row(i, "建档立卡贫困人口", GUYANG) for i in ids])
+    insured = csv_bytes([row(i, "参保人员", GUYANG, insurance="城乡居民") for i in ids])
+    before = await count(app, "person")
+    a, b = await asyncio.gather(upload(client, app, poor), upload(client, app, insured))
+    assert (a.status_code, b.status_code) == (201, 201), (a.text, b.text)
+    assert await count(app, "person") - before == 150
