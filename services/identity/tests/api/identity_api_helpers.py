@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from onestop.identity.domain.id_number import check_digit
@@ -25,6 +25,15 @@ def make_id(region: str, seq: int, born: date = date(1970, 5, 17)) -> str:
 
 def unique_seq() -> int:
     return uuid.uuid4().int % 1000
+
+
+def fresh_ids(region: str, n: int) -> list[str]:
+    """n ID numbers no other test uses: one random birth date (not the default) and sequences 0..n-1."""
+    assert n <= 1000
+    born = date(1930, 1, 1) + timedelta(days=uuid.uuid4().int % 14_000)
+    if born == date(1970, 5, 17):
+        born += timedelta(days=1)
+    return [make_id(region, i, born) for i in range(n)]
 
 
 def row(id_number: str, category: str, region: str, *, valid_from: str = "2024-01-01", valid_to: str = "",

@@ -9,7 +9,7 @@ from typing import Any
 
 import nats
 import openpyxl
-from identity_api_helpers import EN, ZH, auth, csv_bytes, idem, make_id, row, unique_seq, upload
+from identity_api_helpers import EN, ZH, auth, csv_bytes, fresh_ids, idem, make_id, row, unique_seq, upload
 from sqlalchemy import func, select
 
 GUYANG = "150222"
@@ -199,9 +199,8 @@ async def test_a_person_in_two_consecutive_batches_is_read_after_the_first_commi
 
     monkeypatch.setattr(registers, "write_batch", slow_write_batch)
     app, client = identity
-    seq = unique_seq()
-    first = [make_id(GUYANG, seq + i) for i in range(100)]
-    later = [make_id(GUYANG, seq + 100 + i) for i in range(50)]
+    fresh = fresh_ids(GUYANG, 150)
+    first, later = fresh[:100], fresh[100:]
     rows = ([row(i, "建档立卡贫困人口", GUYANG, household="农村") for i in first]
             + [row(i, "参保人员", GUYANG, insurance="城乡居民") for i in first]
             + [row(i, "低保对象", GUYANG) for i in later])
@@ -217,8 +216,7 @@ async def test_a_person_in_two_consecutive_batches_is_read_after_the_first_commi
 
 async def test_two_imports_at_once_both_land_one_after_the_other(identity) -> None:  # type: ignore[no-untyped-def]
     app, client = identity
-    seq = unique_seq()
-    ids = [make_id(GUYANG, seq + i) for i in range(150)]
+    ids = fresh_ids(GUYANG, 150)
     poor = csv_bytes([row(i, "建档立卡贫困人口", GUYANG) for i in ids])
     insured = csv_bytes([row(i, "参保人员", GUYANG, insurance="城乡居民") for i in ids])
     before = await count(app, "person")
