@@ -7,6 +7,7 @@ nats-server (`nats_factory`) so they can stop and restart it without disturbing 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from onestop.cli.embedded import EmbeddedPostgres, NatsServer
 def infra_dir() -> Iterator[Path]:
     base = Path(tempfile.mkdtemp(prefix="onestop-test-"))
     yield base
+    shutil.rmtree(base, ignore_errors=True)  # after the servers in it have stopped (they depend on this)
 
 
 @pytest.fixture(scope="session")

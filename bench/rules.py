@@ -21,7 +21,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -189,7 +188,7 @@ def http(ctx: Context, rate: float = 200.0, seconds: float = 10.0) -> None:
     from onestop.common.settings import ServiceSettings
 
     port = _free_port()
-    log = Path(tempfile.mkdtemp(prefix="onestop-bench-rules-")) / "rules.log"
+    log = ctx.base / "rules.log"
     proc = _start_server(ctx, port, log)
     url = f"http://127.0.0.1:{port}"
     try:
