@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench import load
-from bench.core import Context, Row
+from bench.core import Context, Row, cpu_seconds
 from onestop.cli.embedded import free_port
 from onestop.common.auth import TokenIssuer
 from onestop.common.migrations import ensure_database
@@ -38,6 +38,8 @@ CLIENTS = 16
 REGION = "150222"
 TARGET_SHARE = 0.03  # of pgbench select-only TPS: the rate the p99 is measured at
 PACED_RATE = 500.0  # without the pgbench anchor (DATABASE_URL set)
+# Whose CPU a phase used (command-line patterns): the service, PostgreSQL, this load generator.
+_CPU = {"identity": "serve\x00identity", "postgres": "postgres", "bench": "-m\x00bench"}
 
 
 def scale() -> float:
@@ -161,19 +163,26 @@ def run(ctx: Context) -> None:
     rules, _ = _serve(ctx, "rules", rules_port)
     identity, db_name = _serve(ctx, "identity", identity_port, ONESTOP_RULES_URL=f"http://127.0.0.1:{rules_port}")
     try:
+        before = {k: cpu_seconds(p) for k, p in _CPU.items()}
         elapsed, body = _import(identity_port, path)
         assert body["accepted"] == n, body
+        per_row = ", ".join(f"{k} {(cpu_seconds(p) - before[k]) / n * 1e6:.0f}" for k, p in _CPU.items())
         ctx.add(Row("identity", "import_rows_per_s", n / elapsed, "rows/s", anchor="pgbench_tpcb_tps",
-                    target="≥ 10,000 rows/s", note=f"first import of {n:,} rows (CSV over HTTP), {elapsed:.1f} s"))
+                    target="≥ 10,000 rows/s", note=f"first import of {n:,} rows (CSV over HTTP), {elapsed:.1f} s; "
+                    f"CPU µs a row: {per_row}"))
         drained = asyncio.run(_drain(ctx, db_name))
         settled = asyncio.run(_settle(ctx, db_name))
         seconds = LOAD_SECONDS * max(scale(), 0.2)
         requests = _requests(identity_port, n)
+        before = {k: cpu_seconds(p) for k, p in _CPU.items()}
         latencies, errors = asyncio.run(load.saturated(identity_port, requests, CLIENTS, seconds))
+        per_request = ", ".join(f"{k} {(cpu_seconds(p) - before[k]) / max(len(latencies), 1) * 1e6:.0f}"
+                                for k, p in _CPU.items())
         ctx.add(Row("identity", "eligibility_rps", len(latencies) / seconds, "req/s", anchor="pgbench_select_only_tps",
                     target="≥ 3% of select-only", note=f"saturated: {n:,} persons, {CLIENTS} closed-loop clients, "
-                    f"p99 {load.percentile(latencies, 0.99):.1f} ms there, {errors} errors; outbox drained after "
-                    f"the import in {drained:.0f} s, then VACUUM ANALYZE and autovacuum idle in {settled:.0f} s"))
+                    f"p99 {load.percentile(latencies, 0.99):.1f} ms there, {errors} errors; CPU µs a request: "
+                    f"{per_request}; outbox drained after the import in {drained:.0f} s, then VACUUM ANALYZE and "
+                    f"autovacuum idle in {settled:.0f} s"))
         select_only = ctx.anchor("pgbench_select_only_tps")
         rate = max(TARGET_SHARE * select_only, 100.0) if select_only else PACED_RATE
         paced, errors = asyncio.run(load.paced(identity_port, requests, rate, seconds))
