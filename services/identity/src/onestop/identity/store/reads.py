@@ -11,10 +11,10 @@ and no relay wake-up (nothing is added to the outbox).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
+from pydantic_core import from_json
 
 from onestop.common.errors import Unavailable
 
@@ -47,7 +47,7 @@ def snapshot_dict(row: asyncpg.Record) -> dict[str, Any]:
     out = dict(row)
     for k in _JSON_COLUMNS:
         if isinstance(out[k], str):
-            out[k] = json.loads(out[k])
+            out[k] = from_json(out[k])  # pydantic-core's parser: a few times the json module's speed
     return out
 
 
