@@ -1,4 +1,4 @@
-"""Calculator kinds (DESIGN §5): their parameters and the arithmetic of one payer step.
+"""Calculator kinds (DESIGN §5): their parameters; `plans` holds the arithmetic of one payer step.
 
 Every step rounds half-up to the fen once (`mul_ratio` / `half_up`). A step never pays more than
 its base, never more than what is left unpaid, never more than its remaining annual cap, and its
@@ -7,9 +7,7 @@ amount grows by at most what its base grows (so adding a line never lowers the s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from math import gcd
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -142,21 +140,6 @@ PARAMS: dict[str, type[_P]] = {
 # --------------------------------------------------------------------------- arithmetic
 
 
-@dataclass(slots=True)
-class Step:
-    """The result of one payer step (money in fen)."""
-
-    amount: int
-    base: int
-    deductible: int = 0
-    ratio: Decimal | None = None
-    cap: int | None = None
-    cap_left: int | None = None
-    deductible_borne: int = 0
-    counted: int = 0  # cumulative self-pay this stay adds (tiers)
-    grant: int = 0  # grants used (grant)
-
-
 _RATIOS: dict[Decimal, tuple[int, int]] = {}
 _PCT: dict[Decimal, str] = {}
 
@@ -183,72 +166,10 @@ def mul(fen: int, ratio: Decimal) -> int:
     return -((den - 2 * x) // (2 * den))
 
 
-def cap_left(cap: int | None, paid: int) -> int | None:
-    return None if cap is None else max(0, cap - paid)
-
-
-def _capped(x: int, left: int | None) -> int:
-    return x if left is None else min(x, left)
-
-
-def deductible_ratio(base: int, deductible: int, ratio: Decimal, cap: int | None, paid: int) -> Step:
-    """min(half_up(max(base − deductible, 0) × ratio), cap_left)."""
-    left = None if cap is None else max(0, cap - paid)
-    amount = mul(base - deductible, ratio) if base > deductible else 0
-    if left is not None and amount > left:
-        amount = left
-    return Step(amount, base, deductible, ratio, cap, left, min(deductible, base))
-
-
-def tiers(base: int, cumulative: int, threshold: int, segs: list[tuple[int | None, Decimal]],
-          cap: int | None, paid: int) -> Step:
-    """Marginal ratios over the year's cumulative in-scope self-pay above the threshold.
-
-    This stay moves the cumulative sum from `cumulative` to `cumulative + base`; each segment
-    [lo, hi) of that move above the threshold is paid at its ratio; rounded once.
-    """
-    lo_c, hi_c = cumulative, cumulative + base
-    num, den = 0, 1  # the exact sum num/den of every segment's (b − a) × ratio, in ints
-    lo = threshold
-    for upto, ratio in segs:
-        hi = upto
-        a, b = max(lo, lo_c), hi_c if hi is None else min(hi, hi_c)
-        if b > a:
-            n, d = _nd(ratio)
-            if d == den:
-                num += (b - a) * n
-            else:
-                g = den * d // gcd(den, d)
-                num = num * (g // den) + (b - a) * n * (g // d)
-                den = g
-        if hi is None:
-            break
-        lo = hi
-    left = cap_left(cap, paid)
-    amount = _capped((2 * num + den) // (2 * den), left)  # half-up, num ≥ 0
-    borne = max(0, min(hi_c, threshold) - lo_c)
-    first = segs[0][1] if segs else None
-    return Step(amount, base, threshold, first, cap, left, deductible_borne=borne, counted=base)
-
-
-def gap_fill(remaining: int, total: int, target_ratio: Decimal, cap: int | None, paid: int) -> Step:
-    """target_self_pay = half_up(total × (1 − r)); amount = max(0, remaining − target_self_pay)."""
-    target = mul(total, ONE - target_ratio)
-    left = cap_left(cap, paid)
-    return Step(_capped(max(0, remaining - target), left), remaining, 0, target_ratio, cap, left)
-
-
-def grant(remaining: int, amount: int, used: int, per_year: int) -> Step:
-    if used >= per_year:
-        return Step(0, remaining, cap=amount, cap_left=0)
-    paid = min(amount, remaining)
-    return Step(paid, remaining, cap=amount, cap_left=amount, grant=1 if paid > 0 else 0)
-
-
 def yuan(fen: int) -> str:
+    """123450 → "1234.50元" (the sentences' amounts)."""
     if fen >= 0:
-        q, r = divmod(fen, 100)
-        return f"{q}.{r:02d}元"
+        return f"{fen // 100}.{fen % 100:02d}元"
     return format_fen(fen) + "元"
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from onestop.contracts.enums import FeeClass, Insurance
+from onestop.contracts.enums import FeeClass, HospitalLevel, Insurance, StayKind
 from onestop.contracts.quote import Person, PolicyRef, Stay
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.rules.domain.calculators import PARAMS, Ratio
@@ -24,6 +24,9 @@ from onestop.rules.domain.policy import (
     pydantic_errors,
 )
 from onestop.rules.domain.tilts import Tilts
+
+if TYPE_CHECKING:
+    from onestop.rules.domain.plans import Plans
 
 # national fund codes (fund_pay_type) by payer id; a payer may name its own `nhsa_code`
 NHSA_CODES: dict[str, dict[Insurance, str]] = {
@@ -79,16 +82,32 @@ class ResolvedPayer:
         return p if p is not None else self.params.get(None)
 
     def applies(self, person: Person, stay: Stay) -> bool:
+        """Whether the payer pays anything for this person and stay (its `when` and its parameters)."""
+        return self.applies_at(person.insurance, stay.kind, stay.hospital_level) and self.applies_to(person, stay)
+
+    def applies_at(self, insurance: Insurance, kind: StayKind, level: HospitalLevel) -> bool:
+        """The conditions fixed by (insurance, stay kind, hospital level): the waterfall's plans use them."""
+        if self._levels is not None and level not in self._levels:
+            return False
+        if self._kinds is not None and kind not in self._kinds:
+            return False
+        if self._ins is not None and insurance not in self._ins:
+            return False
+        return self.params_for(insurance) is not None
+
+    @property
+    def person_conditions(self) -> bool:
+        """Whether `applies_to` can say no (else the payer applies wherever `applies_at` says so)."""
+        c = self.conditions
+        return bool(self._cats is not None or self._classes is not None or c.labour is not None
+                    or c.confirmed_unable_to_pay is not None or c.disease_codes)
+
+    def applies_to(self, person: Person, stay: Stay) -> bool:
+        """The conditions on the person and the stay beyond `applies_at`."""
         c = self.conditions
         if self._cats is not None and self._cats.isdisjoint(person.categories):
             return False
         if self._classes is not None and person.disease_class not in self._classes:
-            return False
-        if self._levels is not None and stay.hospital_level not in self._levels:
-            return False
-        if self._kinds is not None and stay.kind not in self._kinds:
-            return False
-        if self._ins is not None and person.insurance not in self._ins:
             return False
         if c.labour is not None and person.labour is not c.labour:
             return False
@@ -98,7 +117,7 @@ class ResolvedPayer:
         if c.disease_codes and not (stay.disease_code and any(
                 stay.disease_code.startswith(p) for p in c.disease_codes)):
             return False
-        return self.params_for(person.insurance) is not None
+        return True
 
 
 @dataclass(frozen=True)
@@ -119,6 +138,7 @@ class ResolvedPolicy:
     tilts: Tilts | None
     hospitals: tuple[Hospital, ...]
     treat_first: TreatFirstRule | None
+    plans: Plans  # the waterfall's per-(insurance, kind, level) plans, compiled here once
     seeds: dict[str, str] = field(default_factory=dict)
 
     def payer(self, payer_id: str) -> ResolvedPayer | None:
@@ -222,6 +242,8 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
             errors.append(PolicyError(file, f"hospitals[{i}].hospital_code", f"{c} listed twice"))
     if errors:
         raise PolicyInvalid(errors)
+    from onestop.rules.domain.plans import Plans  # plans build on ResolvedPayer
+
     return ResolvedPolicy(
         id=pf.id, version=pf.version, region_code=pf.region_code, name=pf.name, on_date=on,
         valid_from=pf.valid_from, date_basis=pf.date_basis,
@@ -229,4 +251,5 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         payers=tuple(payers), package=package, catalogue=catalogue,
         catalogue_entries=tuple(pf.catalogue), default_copay=default_copay, tilts=tilts,
         hospitals=hospitals, treat_first=treat_first, seeds=seeds or {},
+        plans=Plans(tuple(payers), package, tilts, default_copay),
     )

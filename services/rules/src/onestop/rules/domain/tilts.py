@@ -17,7 +17,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.contracts.enums import Category, Disability, HospitalLevel, StayKind
-from onestop.contracts.quote import Accumulators, Person, Stay
+from onestop.contracts.quote import Person
 from onestop.rules.domain.calculators import ONE, Ratio, mul
 
 
@@ -59,34 +59,30 @@ class Tilts(_T):
         return any(map(self.population.__contains__, person.categories))
 
 
-def tilt_deductible(t: Tilts, payer: str, deductible: int, person: Person, stay: Stay,
-                    acc: Accumulators, lines: list[str]) -> int:
-    """The deductible after the tilts (inpatient only; a waiver beats the halving)."""
-    if stay.kind != StayKind.inpatient or deductible == 0:
-        return deductible
-    if payer in t.repeat_stay_waiver_payers and acc.stays_at(StayKind.inpatient, stay.hospital_level) >= 1:
-        lines.append("tilts.repeat_stay_waiver_payers")
-        return 0
+def deductible_tilts(t: Tilts, payer: str, deductible: int, kind: StayKind, level: HospitalLevel
+                     ) -> tuple[bool, frozenset[Disability] | None, int | None]:
+    """What may lower a deductible at (kind, level), checked in this order at the quote: the repeat-stay
+    waiver (if the year had an inpatient stay at the level), the disability waiver (for these
+    disabilities), the halving (to this amount). Inpatient only; a waiver beats the halving."""
+    if kind != StayKind.inpatient or deductible == 0:
+        return False, None, None
+    repeat = payer in t.repeat_stay_waiver_payers
     w = t.disability_waiver
-    if (w and payer in w.payers and person.disability in w.disabilities
-            and stay.hospital_level in w.levels):
-        lines.append("tilts.disability_waiver")
-        return 0
+    disabled = frozenset(w.disabilities) if w and payer in w.payers and level in w.levels else None
+    halved = None
     if payer in t.deductible_payers and t.deductible_factor != ONE:
-        lines.append("tilts.deductible_factor")
-        return mul(deductible, t.deductible_factor)  # = mul_ratio, in ints
-    return deductible
+        halved = mul(deductible, t.deductible_factor)  # = mul_ratio, in ints
+    return repeat, disabled, halved
 
 
-def tilt_ratio(t: Tilts, payer: str, ratio: Decimal, stay: Stay, lines: list[str]) -> Decimal:
-    """The ratio after the tilts: points added to the level's ratio (inpatient), outpatient floor."""
-    if stay.kind == StayKind.inpatient:
+def tilt_ratio(t: Tilts, payer: str, ratio: Decimal, kind: StayKind, level: HospitalLevel
+               ) -> tuple[Decimal, str | None]:
+    """The ratio after the tilts, and the policy line that raised it (None: unchanged)."""
+    if kind == StayKind.inpatient:
         if payer in t.ratio_payers and t.inpatient_ratio_points:
-            lines.append("tilts.inpatient_ratio_points")
-            return min(ONE, ratio + t.inpatient_ratio_points)
-        return ratio
+            return min(ONE, ratio + t.inpatient_ratio_points), "tilts.inpatient_ratio_points"
+        return ratio, None
     o = t.outpatient
-    if o and payer in o.payers and stay.hospital_level in o.levels and ratio < o.ratio:
-        lines.append("tilts.outpatient")
-        return o.ratio
-    return ratio
+    if o and payer in o.payers and level in o.levels and ratio < o.ratio:
+        return o.ratio, "tilts.outpatient"
+    return ratio, None

@@ -1,0 +1,346 @@
+"""The waterfall's plans: what each payer step needs that depends on the policy alone.
+
+A policy is compiled once, when it is resolved, into one plan per (insurance, stay kind, hospital
+level): the payers that may apply there in the policy's order, each with its parameter row, its
+ratios as int pairs, its tilted variants and the fixed parts of its Chinese sentence. A quote then
+only picks a plan, checks the person's conditions, picks a tilt variant and does the arithmetic
+(the same arithmetic as `calculators`, in ints: every step rounds half-up to the fen once).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from math import gcd
+from typing import Any
+
+from onestop.contracts.enums import Disability, HospitalLevel, Insurance, StayKind
+from onestop.contracts.quote import Accumulators, Person
+from onestop.rules.domain.calculators import ONE, pct, yuan
+from onestop.rules.domain.resolved import ResolvedPayer
+from onestop.rules.domain.tilts import Tilts, deductible_tilts, tilt_ratio
+
+LEVEL_ZH = {
+    HospitalLevel.village: "村卫生室", HospitalLevel.township: "乡镇卫生院",
+    HospitalLevel.county: "县级医院", HospitalLevel.city: "市级医院", HospitalLevel.province: "省级医院",
+}
+KIND_ZH = {StayKind.inpatient: "住院", StayKind.outpatient: "门诊"}
+TILT_ZH = {
+    "tilts.deductible_factor": "贫困人口起付线降低50%",
+    "tilts.repeat_stay_waiver_payers": "年内再次在同级别医疗机构住院，取消起付线",
+    "tilts.disability_waiver": "残疾儿童及重度残疾人在县级及以下医疗机构住院，取消起付线",
+    "tilts.inpatient_ratio_points": "贫困人口住院报销比例提高5个百分点",
+    "tilts.outpatient": "贫困人口在县级及以下医疗机构门诊，报销比例提高",
+}
+_INPATIENT = StayKind.inpatient
+# the deductible tilt a quote picks, in the order tilts.deductible_tilts states them
+_DED_LINES = (None, "tilts.repeat_stay_waiver_payers", "tilts.disability_waiver", "tilts.deductible_factor")
+
+Result = tuple[int, int, int, Decimal | None, int | None, int | None, int, int, int, tuple[str, ...], str]
+"""One payer step: (amount, base, deductible, ratio, cap, cap_left, deductible borne, cumulative
+self-pay counted, grants used, policy lines, sentence); money in fen, the sentence "" unexplained."""
+
+
+def _tilt_note(lines: tuple[str, ...]) -> str:
+    t = [TILT_ZH[x] for x in lines if x in TILT_ZH]
+    return f"（{'；'.join(t)}）" if t else ""
+
+
+def _nd(r: Decimal) -> tuple[int, int]:
+    return r.as_integer_ratio()
+
+
+class PayerPlan:
+    """One payer at one (insurance, kind, level); `step` is its arithmetic and sentence."""
+
+    __slots__ = ("payer", "id", "name", "agency", "kind", "nhsa_code", "base_scope", "personal", "cap",
+                 "cap_text", "lines", "where")
+
+    def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel
+                 ) -> None:
+        self.payer, self.id, self.name, self.agency, self.kind = p, p.id, p.name, p.agency, p.kind
+        self.nhsa_code = p.nhsa.get(ins)
+        self.base_scope = p.base_scope(ins)
+        self.personal = p.person_conditions  # conditions left for the quote to check
+        self.cap: int | None = getattr(params, "annual_cap", None)
+        self.cap_text = f"（已达年度封顶线{yuan(self.cap)}）" if self.cap else ""
+        self.lines: tuple[str, ...] = (p.path,)
+        self.where = f"在{LEVEL_ZH[level]}{KIND_ZH[kind]}"
+
+    def _left(self, acc: Accumulators) -> int | None:
+        cap = self.cap
+        return None if cap is None else max(0, cap - acc.paid.get(self.id, 0))
+
+    def _cap_note(self, amount: int, left: int | None) -> str:
+        return self.cap_text if left is not None and amount == left else ""
+
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+             explain: bool) -> Result:
+        """What this payer pays of `base` (`rem`: all left unpaid, `total`: the bill)."""
+        raise NotImplementedError
+
+
+class _Nothing(PayerPlan):
+    """A payer that applies but has no row at this level: it pays nothing, and says why."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel,
+                 text: str) -> None:
+        super().__init__(p, params, ins, kind, level)
+        self.text = text.format(name=p.name, where=self.where)
+
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+             explain: bool) -> Result:
+        return 0, base, 0, None, None, None, 0, 0, 0, self.lines, self.text if explain else ""
+
+
+class _DeductibleRatio(PayerPlan):
+    """deductible_ratio_cap (and its tiered cousin below): variants [untilted, tilted × deductible tilt]."""
+
+    __slots__ = ("variants", "repeat", "disabled", "halved", "level", "head")
+
+    repeat: bool
+    disabled: frozenset[Disability] | None
+    halved: int | None
+
+    def _tilts(self, t: Tilts, ded: int, kind: StayKind, level: HospitalLevel) -> list[int | None]:
+        """The deductible of each deductible tilt (None: that tilt cannot apply here)."""
+        self.level = level
+        self.repeat, self.disabled, self.halved = deductible_tilts(t, self.id, ded, kind, level)
+        return [ded, 0 if self.repeat else None, 0 if self.disabled is not None else None, self.halved]
+
+    def _pick(self, person: Person, acc: Accumulators) -> int:
+        if self.repeat and acc.stays.get(_INPATIENT, {}).get(self.level, 0) >= 1:
+            return 2
+        disabled = self.disabled
+        if disabled is not None and person.disability in disabled:
+            return 3
+        return 1 if self.halved is None else 4
+
+    def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel,
+                 row: Any, t: Tilts | None) -> None:
+        super().__init__(p, params, ins, kind, level)
+        self.lines = (p.path, f"{p.path}.params.{kind.value}.{level.value}")
+        self.head = f"{p.name}：{self.where}，政策范围内费用"
+        variants: list[Any] = [self._variant(row.deductible, row.ratio, self.lines)]
+        if t is not None:
+            ratio, rline = tilt_ratio(t, p.id, row.ratio, kind, level)
+            for i, ded in enumerate(self._tilts(t, row.deductible, kind, level)):
+                lines = self.lines + tuple(x for x in (_DED_LINES[i], rline) if x is not None)
+                variants.append(None if ded is None else self._variant(ded, ratio, lines))
+        self.variants = tuple(variants)
+
+    @staticmethod
+    def _variant(ded: int, ratio: Decimal, lines: tuple[str, ...]) -> tuple:
+        num, den = _nd(ratio)
+        return ded, ratio, num, den, lines, f"，扣除起付线{yuan(ded)}后按{pct(ratio)}报销{_tilt_note(lines)}，支付"
+
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+             explain: bool) -> Result:
+        ded, ratio, num, den, lines, mid = self.variants[self._pick(person, acc) if tilted else 0]
+        left = self._left(acc)
+        amount = (2 * (base - ded) * num + den) // (2 * den) if base > ded else 0  # = mul, base − ded > 0
+        if left is not None and amount > left:
+            amount = left
+        text = f"{self.head}{yuan(base)}{mid}{yuan(amount)}{self._cap_note(amount, left)}。" if explain else ""
+        return amount, base, ded, ratio, self.cap, left, min(ded, base), 0, 0, lines, text
+
+
+class _Tiers(_DeductibleRatio):
+    """tiers: marginal ratios over the year's cumulative in-scope self-pay above the threshold."""
+
+    __slots__ = ()
+
+    def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel,
+                 t: Tilts | None) -> None:
+        PayerPlan.__init__(self, p, params, ins, kind, level)
+        self.lines = (p.path, f"{p.path}.params.tiers")
+        self.head = f"{p.name}：本年此前累计合规自付"
+        segs = params.segments
+        variants: list[Any] = [self._tiers_variant(params.threshold, segs, self.lines)]
+        if t is not None:
+            tilted = [(u, tilt_ratio(t, p.id, r, kind, level)) for u, r in segs]
+            rline = tilted[0][1][1] if tilted else None  # the first segment's tilt names the line
+            tsegs = [(u, r) for u, (r, _) in tilted]
+            for i, thr in enumerate(self._tilts(t, params.threshold, kind, level)):
+                lines = self.lines + tuple(x for x in (_DED_LINES[i], rline) if x is not None)
+                variants.append(None if thr is None else self._tiers_variant(thr, tsegs, lines))
+        self.variants = tuple(variants)
+
+    @staticmethod
+    def _tiers_variant(threshold: int, segs: list[tuple[int | None, Decimal]], lines: tuple[str, ...]) -> tuple:
+        rates = "、".join(pct(r) for _, r in segs)
+        nds = tuple((u, *_nd(r)) for u, r in segs)
+        mid = f"，超过年度起付线{yuan(threshold)}的部分分段按{rates}报销{_tilt_note(lines)}，支付"
+        return threshold, segs[0][1] if segs else None, nds, lines, mid
+
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+             explain: bool) -> Result:
+        threshold, first, segs, lines, mid = self.variants[self._pick(person, acc) if tilted else 0]
+        cum = acc.cumulative_self_pay.get(self.id, 0)
+        lo_c, hi_c = cum, cum + base  # this stay moves the cumulative sum from lo_c to hi_c
+        num, den = 0, 1  # the exact sum of every segment's (b − a) × ratio, in ints
+        lo = threshold
+        for hi, n, d in segs:
+            a, b = max(lo, lo_c), hi_c if hi is None else min(hi, hi_c)
+            if b > a:
+                if d == den:
+                    num += (b - a) * n
+                else:
+                    g = den * d // gcd(den, d)
+                    num = num * (g // den) + (b - a) * n * (g // d)
+                    den = g
+            if hi is None:
+                break
+            lo = hi
+        left = self._left(acc)
+        amount = (2 * num + den) // (2 * den)  # half-up, num ≥ 0
+        if left is not None and amount > left:
+            amount = left
+        borne = max(0, min(hi_c, threshold) - lo_c)
+        text = ""
+        if explain:
+            text = (f"{self.head}{yuan(cum)}，本次合规自付{yuan(base)}{mid}{yuan(amount)}"
+                    f"{self._cap_note(amount, left)}。")
+        return amount, base, threshold, first, self.cap, left, borne, base, 0, lines, text
+
+
+class _RatioCap(PayerPlan):
+    """ratio_cap (救助) and share: min(half_up(max(base − deductible, 0) × ratio), cap_left)."""
+
+    __slots__ = ("ded", "ratio", "num", "den", "head", "mid", "borne")
+
+    def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel,
+                 ratio: Decimal, share: bool) -> None:
+        super().__init__(p, params, ins, kind, level)
+        self.ratio, (self.num, self.den) = ratio, _nd(ratio)
+        self.borne = not share  # a share bears no deductible
+        if share:
+            self.ded = 0
+            self.lines = (p.path, f"{p.path}.params.ratios.{level.value}")
+            self.head, self.mid = f"{p.name}：个人自付", f"，{self.where}按{pct(ratio)}保障，支付"
+        else:
+            self.ded = params.deductible
+            self.head, self.mid = f"{p.name}：救助基数", f"，扣除起付线{yuan(self.ded)}后按{pct(ratio)}救助，支付"
+
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+             explain: bool) -> Result:
+        ded, den = self.ded, self.den
+        left = self._left(acc)
+        amount = (2 * (base - ded) * self.num + den) // (2 * den) if base > ded else 0
+        if left is not None and amount > left:
+            amount = left
+        text = f"{self.head}{yuan(base)}{self.mid}{yuan(amount)}{self._cap_note(amount, left)}。" if explain else ""
+        return (amount, base, ded, self.ratio, self.cap, left, min(ded, base) if self.borne else 0, 0, 0,
+                self.lines, text)
+
+
+class _GapFill(PayerPlan):
+    """gap_fill: what is left unpaid above the target self-pay half_up(total × (1 − r))."""
+
+    __slots__ = ("ratio", "num", "den", "head")
+
+    def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel
+                 ) -> None:
+        super().__init__(p, params, ins, kind, level)
+        self.ratio = params.target_ratio
+        self.num, self.den = _nd(ONE - self.ratio)  # the self-pay share 1 − r
+        self.head = f"{p.name}：医疗费用"
+
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+             explain: bool) -> Result:
+        den = self.den
+        target = (2 * total * self.num + den) // (2 * den)  # = mul(total, 1 − r), total ≥ 0
+        left = self._left(acc)
+        amount = max(0, rem - target)
+        if left is not None and amount > left:
+            amount = left
+        text = ""
+        if explain:
+            text = (f"{self.head}{yuan(total)}，实际报销比例补足到{pct(self.ratio)}，个人只需支付{yuan(target)}，"
+                    f"本基金补足{yuan(amount)}{self._cap_note(amount, left)}。")
+        return amount, rem, 0, self.ratio, self.cap, left, 0, 0, 0, self.lines, text
+
+
+class _Grant(PayerPlan):
+    """grant: a one-off amount, at most `per_year` times a year."""
+
+    __slots__ = ("amount", "per_year", "used_text", "head")
+
+    def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel
+                 ) -> None:
+        super().__init__(p, params, ins, kind, level)
+        self.amount, self.per_year = params.amount, params.per_year
+        self.used_text = f"{p.name}：本年已享受过一次性帮扶，支付0.00元。"
+        self.head = f"{p.name}：经确认完全无力支付，一次性帮扶"
+
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+             explain: bool) -> Result:
+        if acc.grants_used.get(self.id, 0) >= self.per_year:
+            return 0, rem, 0, None, self.amount, 0, 0, 0, 0, self.lines, self.used_text if explain else ""
+        paid = min(self.amount, rem)
+        text = f"{self.head}{yuan(paid)}。" if explain else ""
+        return paid, rem, 0, None, self.amount, self.amount, 0, 0, 1 if paid > 0 else 0, self.lines, text
+
+
+def payer_plan(p: ResolvedPayer, ins: Insurance, kind: StayKind, level: HospitalLevel,
+               tilts: Tilts | None) -> PayerPlan:
+    """The plan of a payer that applies at (ins, kind, level)."""
+    params = p.params_for(ins)
+    k = p.kind
+    if k == "deductible_ratio_cap":
+        row = params.row(kind, level)
+        if row is None:
+            return _Nothing(p, params, ins, kind, level, "{name}：{where}不在报销范围内，支付0.00元。")
+        return _DeductibleRatio(p, params, ins, kind, level, row, tilts)
+    if k == "tiers":
+        return _Tiers(p, params, ins, kind, level, tilts)
+    if k in ("ratio_cap", "share"):
+        share = k == "share"
+        ratio = params.ratios.get(level) if share else params.ratio_at(level)
+        if ratio is None:
+            text = "{name}：{where}就医不享受{name}，支付0.00元。" if share else \
+                "{name}：{where}不在救助范围内，支付0.00元。"
+            return _Nothing(p, params, ins, kind, level, text)
+        return _RatioCap(p, params, ins, kind, level, ratio, share)
+    if k == "gap_fill":
+        return _GapFill(p, params, ins, kind, level)
+    if k == "grant":
+        return _Grant(p, params, ins, kind, level)
+    raise AssertionError(f"unknown calculator kind {k}")
+
+
+class LevelPlan:
+    """The payers that may apply at one (insurance, kind, level), in the policy's order."""
+
+    __slots__ = ("payers", "replacing", "package")
+
+    def __init__(self, payers: tuple[PayerPlan, ...], package: ResolvedPayer | None) -> None:
+        self.payers = payers
+        self.replacing = any(q.payer.replaces for q in payers)  # else no payer can drop another
+        self.package = package
+
+
+class Plans:
+    """A resolved policy's plans, by (insurance, stay kind, hospital level)."""
+
+    __slots__ = ("levels", "tilt_population", "default_copay")
+
+    def __init__(self, payers: tuple[ResolvedPayer, ...], package: ResolvedPayer | None, tilts: Tilts | None,
+                 default_copay: Decimal) -> None:
+        self.levels: dict[tuple[Insurance, StayKind, HospitalLevel], LevelPlan] = {}
+        for ins in Insurance:
+            for kind in StayKind:
+                for level in HospitalLevel:
+                    here = tuple(payer_plan(p, ins, kind, level, tilts) for p in payers
+                                 if p.applies_at(ins, kind, level))
+                    pkg = package if package is not None and package.applies_at(ins, kind, level) else None
+                    self.levels[ins, kind, level] = LevelPlan(here, pkg)
+        self.tilt_population: frozenset | None = frozenset(tilts.population) if tilts is not None else None
+        self.default_copay: tuple[int, int] | None = default_copay.as_integer_ratio() if default_copay else None
+
+    def tilted(self, person: Person) -> bool:
+        """Whether the tilts cover the person (tilts.Tilts.covers)."""
+        pop = self.tilt_population
+        return pop is not None and not pop.isdisjoint(person.categories)
+
