@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 from operator import attrgetter
+from typing import NamedTuple, Protocol
 
 from onestop.contracts.enums import FeeClass
 from onestop.contracts.money import mul_ratio
@@ -12,6 +13,7 @@ from onestop.contracts.quote import (
     AccumulatorDelta,
     Accumulators,
     CatalogueNote,
+    FeeLine,
     PayerAmount,
     PayerTrace,
     Person,
@@ -54,26 +56,55 @@ def _effective_ratio(paid: int, total: int) -> Decimal:
     return d
 
 
-LineRow = tuple[str, FeeClass, int, Decimal | None]
-line_row = attrgetter("code", "fee_class", "amount", "quantity")
-"""A fee line as the arithmetic reads it: (code, class, amount in fen, quantity)."""
+class LineRow(NamedTuple):
+    """A fee line as the arithmetic reads it (a tuple's fields read faster than a model's)."""
+
+    code: str
+    fee_class: FeeClass
+    amount: int  # fen
+    quantity: Decimal | None
+
+
+class _Line(Protocol):
+    """What `classify` reads of a line: a `FeeLine` or a `LineRow`."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def fee_class(self) -> FeeClass: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def quantity(self) -> Decimal | None: ...
+
+
+_row = attrgetter("code", "fee_class", "amount", "quantity")
 
 
 def line_rows(req: QuoteRequest) -> list[LineRow]:
     """A request's lines read once (a simulation replays each stay under two policies)."""
-    return list(map(line_row, req.lines))
+    return list(map(LineRow._make, map(_row, req.lines)))
 
 
-def classify(rp: ResolvedPolicy, rows: Iterable[LineRow]) -> tuple[int, int, int, int, int, int]:
-    """(total, policy_scope, class C, over price limit, B co-pay-first, lines unknown to the catalogue)."""
+def classify(rp: ResolvedPolicy, lines: Iterable[_Line], unknown: list | None = None
+             ) -> tuple[int, int, int, int, int, int]:
+    """(total, policy_scope, class C, over price limit, B co-pay-first, lines unknown to the catalogue).
+
+    `unknown`, when given, receives the lines the catalogue does not know. A line's HIS class is
+    read only when the catalogue does not know its code, its quantity only under a price limit:
+    reading a model's attribute is most of the cost of a line."""
     cat_get = rp.catalogue.get
     default = rp.plans.default_copay
-    total = scope = c_amt = over = pre = unknown = 0
-    for code, cls, amt, qty in rows:
+    total = scope = c_amt = over = pre = n_unknown = 0
+    for ln in lines:
+        amt = ln.amount
         total += amt
-        e = cat_get(code)
+        e = cat_get(ln.code)
         if e is None:
-            unknown += 1
+            n_unknown += 1
+            if unknown is not None:
+                unknown.append(ln)
+            cls = ln.fee_class
             if cls is _C:
                 c_amt += amt
                 continue
@@ -82,12 +113,13 @@ def classify(rp: ResolvedPolicy, rows: Iterable[LineRow]) -> tuple[int, int, int
                 continue
             copay, limit = default, None
         else:
-            cls, copay, limit = e
-            if cls == "C":
+            kind, copay, limit = e
+            if kind == "C":
                 c_amt += amt
                 continue
         allowed = amt
         if limit is not None:
+            qty = ln.quantity
             lim = limit if qty is None else mul_ratio(limit, qty)
             if amt > lim:
                 over += amt - lim
@@ -98,23 +130,24 @@ def classify(rp: ResolvedPolicy, rows: Iterable[LineRow]) -> tuple[int, int, int
             pre += part
             allowed -= part
         scope += allowed
-    return total, scope, c_amt, over, pre, unknown
+    return total, scope, c_amt, over, pre, n_unknown
 
 
 def _ts(code: str, lines: list[str], text_zh: str) -> TraceStep:
     return _mk(TraceStep, {"code": code, "lines": lines, "text_zh": text_zh})
 
 
-def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, rows: Iterable[LineRow]) -> tuple:
+def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, lines: Iterable[_Line], unknown: list | None = None
+          ) -> tuple:
     """(package or None, total, scope, class C, over limit, co-pay-first, unknown lines, itemised, hosp part)."""
     pkg = None
     if rp.package is not None and rp.package.applies(person, stay):
         pkg = rp.package.params_for(person.insurance).find(stay.disease_code, person.age)
     if pkg is not None:
-        itemised = sum(r[2] for r in rows)
+        itemised = sum(ln.amount for ln in lines)
         return pkg, pkg.price, pkg.price, 0, 0, 0, 0, itemised, max(0, itemised - pkg.price)
-    total, scope, c_amt, over, pre, unknown = classify(rp, rows)
-    return None, total, scope, c_amt, over, pre, unknown, total, 0
+    total, scope, c_amt, over, pre, n_unknown = classify(rp, lines, unknown)
+    return None, total, scope, c_amt, over, pre, n_unknown, total, 0
 
 
 def _waterfall(rp: ResolvedPolicy, person: Person, stay: Stay, acc: Accumulators, total: int, scope: int,
@@ -162,7 +195,7 @@ def replay(rp: ResolvedPolicy, req: QuoteRequest, rows: list[LineRow] | None = N
     The same arithmetic as `compute_quote` (`_bill`, `_waterfall`), without building a result, a
     delta or a trace; `rows` are the request's `line_rows` when the caller already read them."""
     person, stay = req.person, req.stay
-    bill = _bill(rp, person, stay, map(line_row, req.lines) if rows is None else rows)
+    bill = _bill(rp, person, stay, req.lines if rows is None else rows)
     total = bill[1]
     payers, self_pay = _waterfall(rp, person, stay, req.accumulators, total, bill[2], None)
     return total, self_pay, _effective_ratio(total - self_pay, total), [(q.id, r[0]) for q, r in payers]
@@ -174,19 +207,19 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
     person, stay = req.person, req.stay
     steps: list[TraceStep] = []
     notes: list[CatalogueNote] = []
-    pkg, total, scope, c_amt, over, pre, unknown, itemised, hosp_part = _bill(rp, person, stay,
-                                                                              map(line_row, req.lines))
+    unknown_lines: list[FeeLine] = []
+    pkg, total, scope, c_amt, over, pre, unknown, itemised, hosp_part = _bill(
+        rp, person, stay, req.lines, unknown_lines if explain else None)
     if pkg is not None:
         if explain:
             steps.append(_ts("package", [f"{rp.package.path}.params.packages.{pkg.icd10}"],
                              f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准{yuan(pkg.price)}；"
                              f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。"))
     elif unknown and explain:
-        catalogue = rp.catalogue
         notes = [_mk(CatalogueNote, {
             "line_id": ln.line_id, "code": ln.code, "his_class": ln.fee_class,
             "text_zh": f"{ln.name}（{ln.code}）不在医保目录中，按医院上传的{ln.fee_class}类计算"})
-            for ln in req.lines if ln.code not in catalogue]
+            for ln in unknown_lines]
         steps.append(_ts("catalogue", [], f"{unknown}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
     out = total - scope
     if explain:
