@@ -108,6 +108,24 @@ def test_invariants(registry, body):
 
 @SETTINGS
 @given(body=request_st)
+def test_catalogue_notes_name_every_unknown_line_once(registry, body):
+    """One note per (code, HIS class) the catalogue lacks; together they name each such line once."""
+    req, q = _quote(registry, body)
+    if any(s.code == "package" for s in q.trace):  # the package price is the bill: no line is classified
+        assert q.catalogue_notes == []
+        return
+    catalogue = registry.resolve(req.region_code, req.date).catalogue
+    unknown = [ln.line_id for ln in req.lines if ln.code not in catalogue]
+    assert sorted(i for n in q.catalogue_notes for i in n.line_ids) == sorted(unknown)
+    by_id = {ln.line_id: ln for ln in req.lines}
+    for n in q.catalogue_notes:
+        assert all(by_id[i].code == n.code and by_id[i].fee_class == n.his_class for i in n.line_ids)
+        assert n.code in n.text_zh and f"{len(n.line_ids)}条" in n.text_zh and f"{n.his_class}类" in n.text_zh
+    assert len({(n.code, n.his_class) for n in q.catalogue_notes}) == len(q.catalogue_notes)
+
+
+@SETTINGS
+@given(body=request_st)
 def test_deterministic(registry, body):
     _, a = _quote(registry, body)
     _, b = _quote(registry, body)

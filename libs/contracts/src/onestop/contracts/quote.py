@@ -247,9 +247,13 @@ class TraceStep(_Strict):
 
 
 class CatalogueNote(_Strict):
-    line_id: str
+    """Lines whose item code the local catalogue lacks: they were classified by the class HIS sent.
+
+    One note per (code, HIS class), naming every such line; `text_zh` names the item and the count."""
+
     code: str
     his_class: FeeClass
+    line_ids: list[str] = Field(min_length=1, description="the lines billed with this code and class")
     text_zh: str
 
 

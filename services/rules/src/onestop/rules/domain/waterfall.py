@@ -13,7 +13,6 @@ from onestop.contracts.quote import (
     AccumulatorDelta,
     Accumulators,
     CatalogueNote,
-    FeeLine,
     PayerAmount,
     PayerTrace,
     Person,
@@ -78,6 +77,8 @@ class _Line(Protocol):
     def quantity(self) -> Decimal | None: ...
 
 
+Unknown = dict[tuple[str, FeeClass], list]
+"""Lines whose code the catalogue lacks, by (code, HIS class), in bill order."""
 _row = attrgetter("code", "fee_class", "amount", "quantity")
 
 
@@ -86,25 +87,30 @@ def line_rows(req: QuoteRequest) -> list[LineRow]:
     return list(map(LineRow._make, map(_row, req.lines)))
 
 
-def classify(rp: ResolvedPolicy, lines: Iterable[_Line], unknown: list | None = None
+def classify(rp: ResolvedPolicy, lines: Iterable[_Line], unknown: Unknown | None = None
              ) -> tuple[int, int, int, int, int, int]:
     """(total, policy_scope, class C, over price limit, B co-pay-first, lines unknown to the catalogue).
 
-    `unknown`, when given, receives the lines the catalogue does not know. A line's HIS class is
-    read only when the catalogue does not know its code, its quantity only under a price limit:
-    reading a model's attribute is most of the cost of a line."""
+    `unknown`, when given, receives the lines whose code the catalogue lacks. A line's HIS class
+    is read only for such a code, its quantity only under a price limit: reading a model's
+    attribute is most of the cost of a line."""
     cat_get = rp.catalogue.get
     default = rp.plans.default_copay
     total = scope = c_amt = over = pre = n_unknown = 0
     for ln in lines:
         amt = ln.amount
         total += amt
-        e = cat_get(ln.code)
+        code = ln.code
+        e = cat_get(code)
         if e is None:
             n_unknown += 1
-            if unknown is not None:
-                unknown.append(ln)
             cls = ln.fee_class
+            if unknown is not None:
+                same = unknown.get((code, cls))
+                if same is None:
+                    unknown[code, cls] = [ln]
+                else:
+                    same.append(ln)
             if cls is _C:
                 c_amt += amt
                 continue
@@ -137,8 +143,8 @@ def _ts(code: str, lines: list[str], text_zh: str) -> TraceStep:
     return _mk(TraceStep, {"code": code, "lines": lines, "text_zh": text_zh})
 
 
-def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, lines: Iterable[_Line], unknown: list | None = None
-          ) -> tuple:
+def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, lines: Iterable[_Line],
+          unknown: Unknown | None = None) -> tuple:
     """(package or None, total, scope, class C, over limit, co-pay-first, unknown lines, itemised, hosp part)."""
     pkg = None
     if rp.package is not None and rp.package.applies(person, stay):
@@ -207,7 +213,7 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
     person, stay = req.person, req.stay
     steps: list[TraceStep] = []
     notes: list[CatalogueNote] = []
-    unknown_lines: list[FeeLine] = []
+    unknown_lines: Unknown = {}
     pkg, total, scope, c_amt, over, pre, unknown, itemised, hosp_part = _bill(
         rp, person, stay, req.lines, unknown_lines if explain else None)
     if pkg is not None:
@@ -217,9 +223,9 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
                              f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。"))
     elif unknown and explain:
         notes = [_mk(CatalogueNote, {
-            "line_id": ln.line_id, "code": ln.code, "his_class": ln.fee_class,
-            "text_zh": f"{ln.name}（{ln.code}）不在医保目录中，按医院上传的{ln.fee_class}类计算"})
-            for ln in unknown_lines]
+            "code": code, "his_class": cls, "line_ids": [ln.line_id for ln in same],
+            "text_zh": f"{same[0].name}（{code}）不在医保目录中，{len(same)}条收费明细按医院上传的{cls}类计算"})
+            for (code, cls), same in unknown_lines.items()]
         steps.append(_ts("catalogue", [], f"{unknown}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
     out = total - scope
     if explain:
