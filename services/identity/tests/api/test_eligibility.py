@@ -52,6 +52,8 @@ async def test_henan_county_hospital(identity, captured_logs) -> None:  # type: 
     assert body["matched_groups"] == ["henan_poor"] and body["insurance"]["scheme"] == "resident"
     assert body["id_number_masked"] == poor[:4] + "*" * 10 + poor[-4:] and body["person_id"]
     assert body["policy"]["region_code"] == "411203"
+    # the version used is named whether the rule came from policy.published or from rules over HTTP
+    assert isinstance(body["policy"]["version"], int) and body["policy"]["policy_id"], body["policy"]
     assert poor not in r.text and "李建国" not in r.text
     r = await ask(client, app, other, "411203", "H411203001")
     assert r.json()["eligible"] is False and "category_not_admitted" in [x["code"] for x in r.json()["reasons"]]

@@ -49,7 +49,7 @@ class RulesClient:
                                                                ttl_s=_TOKEN_TTL_S))
         return {"Authorization": f"Bearer {self._token[1]}"}
 
-    async def _get(self, path: str, params: dict[str, str]) -> Any:
+    async def _get_response(self, path: str, params: dict[str, str]) -> httpx.Response | None:
         try:
             r = await self._http.get(path, params=params, headers=self._auth())
         except httpx.HTTPError as exc:
@@ -58,11 +58,20 @@ class RulesClient:
             return None
         if r.status_code >= 400:
             raise Unavailable(f"the rules service answered {r.status_code}", dependency="rules")
-        return r.json()
+        return r
 
-    async def treat_first(self, region_code: str, on: date) -> TreatFirstRule | None:
-        body = await self._get(f"/v1/treat-first/{region_code}", {"date": on.isoformat()})
-        return None if body is None else TreatFirstRule.model_validate(body)
+    async def _get(self, path: str, params: dict[str, str]) -> Any:
+        r = await self._get_response(path, params)
+        return None if r is None else r.json()
+
+    async def treat_first(self, region_code: str, on: date) -> RuleInForce | None:
+        """The rule in force, with the policy id and version rules names in its Policy-Id/-Version headers."""
+        r = await self._get_response(f"/v1/treat-first/{region_code}", {"date": on.isoformat()})
+        if r is None:
+            return None
+        version = r.headers.get("policy-version")
+        return RuleInForce(TreatFirstRule.model_validate(r.json()), int(version) if version and version.isdigit()
+                           else None, r.headers.get("policy-id"), "rules")
 
     async def hospitals(self, region_code: str, on: date) -> list[Hospital]:
         body = await self._get("/v1/hospitals", {"region_code": region_code, "date": on.isoformat()}) or []
@@ -117,8 +126,7 @@ class RuleBook:
         if applied is not None and applied["rule"] is not None:
             return RuleInForce(TreatFirstRule.model_validate(applied["rule"]), applied["version"],
                                applied["policy_id"], "policy.published")
-        rule = await self.client.treat_first(region_code, on)
-        return None if rule is None else RuleInForce(rule, None, None, "rules")
+        return await self.client.treat_first(region_code, on)
 
     async def hospital(self, region_code: str, hospital_code: str, on: date) -> Hospital | None:
         """The designated hospital, looked up in the request region's list."""
