@@ -95,7 +95,8 @@ class _Nothing(PayerPlan):
 
 
 class _DeductibleRatio(PayerPlan):
-    """deductible_ratio_cap (and its tiered cousin below): variants [untilted, tilted × deductible tilt]."""
+    """deductible_ratio_cap, and the tilts' variants it shares with tiers: [untilted, then tilted with no
+    deductible tilt, the repeat-stay waiver, the disability waiver, the halving] (None: cannot apply)."""
 
     __slots__ = ("variants", "repeat", "disabled", "halved", "level", "head")
 
