@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # no stubs in the lock; only safe_load is used
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from onestop.contracts.enums import Category, FeeClass, HospitalLevel, Insurance, StayKind
@@ -217,14 +217,14 @@ def strip(node: Any, path: str, *, covered: bool, check: bool, meta: bool,
                       errors=errors, seeds=seeds)
             out.append({"from": e["from"], "value": v})
         return {"by_date": sorted(out, key=lambda e: e["from"])}
-    out = {}
+    fields: dict[str, Any] = {}
     for k, v in node.items():
         if meta and k in META_KEYS:
             continue
         sub = f"{path}.{k}" if path else str(k)
         sub_check = check and k not in META_KEYS
-        out[k] = strip(v, sub, covered=here, check=sub_check, meta=meta, errors=errors, seeds=seeds)
-    return out
+        fields[k] = strip(v, sub, covered=here, check=sub_check, meta=meta, errors=errors, seeds=seeds)
+    return fields
 
 
 def breakpoints(node: Any, acc: set[date] | None = None) -> set[date]:

@@ -236,9 +236,9 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         treat_first = validate(TreatFirstRule, tf, "treat_first")
 
     hospitals = tuple(h for h in pf.hospitals if _in_period(h.valid_from, h.valid_to, on))
-    codes = [h.hospital_code for h in pf.hospitals]
-    for i, c in enumerate(codes):
-        if c in codes[:i]:
+    hospital_codes = [h.hospital_code for h in pf.hospitals]
+    for i, c in enumerate(hospital_codes):
+        if c in hospital_codes[:i]:
             errors.append(PolicyError(file, f"hospitals[{i}].hospital_code", f"{c} listed twice"))
     if errors:
         raise PolicyInvalid(errors)

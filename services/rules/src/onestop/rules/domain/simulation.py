@@ -62,7 +62,7 @@ def _dist(ratios: list[Decimal]) -> RatioDistribution:
     hist = [0] * 10
     for r in s:
         hist[min(9, int(r * 10))] += 1
-    mean = (sum(s) / n).quantize(Decimal("0.0001"))
+    mean = (sum(s, Decimal(0)) / n).quantize(Decimal("0.0001"))
     return RatioDistribution(deciles=deciles, histogram=hist, mean=mean)
 
 
