@@ -1,16 +1,21 @@
-"""Eligibility's hot path: the person's current facts and the access-audit row in one statement.
+"""Eligibility's hot path: the person's current facts in one read, its access-audit row group-committed.
 
 Measured on the 2-CPU bench machine, the SQLAlchemy unit of work cost an eligibility request ~7 round
 trips and ~2 ms of Python before any decision: `pool_pre_ping` (BEGIN, `;`, ROLLBACK on every checkout),
 BEGIN, the read, the audit INSERT, COMMIT — and the commit hook then woke the outbox relay, which ran a
-second transaction of its own (pre-ping again) to find nothing to publish. Here the read and its audit
-record are one statement (a data-modifying CTE: atomic, so the read is never returned unaudited) on a
-plain asyncpg pool: one round trip, no pre-ping, no reset query (the statement leaves no session state),
-and no relay wake-up (nothing is added to the outbox).
+second transaction of its own (pre-ping again) to find nothing to publish. Here the read is one
+statement on a plain asyncpg pool: one round trip, no pre-ping, no reset query, no relay wake-up.
+
+The access-audit row is not committed by each read: a read and its own audit INSERT and commit cost
+PostgreSQL 130–190 µs of CPU, the read alone ~60 µs and an audit row in a batch of 20 ~20 µs (measured
+on 300,000 persons). `AuditWriter` therefore commits the rows of every read in flight together (group
+commit): each caller waits for the commit of the batch holding its row before it answers, so a read is
+still never answered unaudited; a failed commit fails every read of its batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -30,14 +35,19 @@ SNAPSHOT_SELECT = """
   FROM person p LEFT JOIN person_profile pr ON pr.person_id = p.person_id AND pr.superseded_at IS NULL
   WHERE p.id_index = $1"""
 
-# One audit row whether or not the person is known (person_id NULL for an unknown one).
-_AUDITED = f"""
-WITH snap AS ({SNAPSHOT_SELECT}),
-     audit AS (INSERT INTO access_audit (subject, role, person_id, endpoint, detail)
-               SELECT $2, $3, (SELECT person_id FROM snap), $4, $5)
+_READ = f"""
 SELECT person_id::text AS person_id, id_cipher, domicile_region, household, civil_servant, disability,
        statuses, enrolments, blacklist
-FROM snap"""
+FROM ({SNAPSHOT_SELECT}) snap"""
+
+# One audit row per read whether or not the person is known (person_id NULL for an unknown one).
+_AUDIT_INSERT = """
+INSERT INTO access_audit (subject, role, person_id, endpoint, detail)
+SELECT s, r, p::uuid, e, d
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(s, r, p, e, d)"""
+
+AuditRow = tuple[str, str, str | None, str, str | None]  # subject, role, person_id, endpoint, detail
+_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
 
 _JSON_COLUMNS = ("statuses", "enrolments", "blacklist")
 
@@ -52,7 +62,60 @@ def snapshot_dict(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def _no_reset(_conn: asyncpg.Connection) -> None:
-    """The statement sets nothing on the session; asyncpg still rolls back any open transaction itself."""
+    """The statements set nothing on the session; asyncpg still rolls back any open transaction itself."""
+
+
+def _unavailable(exc: BaseException) -> Exception:
+    if not isinstance(exc, _DOWN):
+        return exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
+    err = Unavailable("the database is unavailable", dependency="database")
+    err.__cause__ = exc
+    return err
+
+
+class AuditWriter:
+    """Group commit of access-audit rows: `record` returns once the batch holding its row is committed.
+
+    At most one batch is being committed at a time; rows arriving meanwhile form the next batch, so the
+    batch size follows the load (one row when idle, dozens at a few thousand reads a second) and no
+    caller waits longer than one commit for its batch to start."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._pending: list[tuple[AuditRow, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, row: AuditRow) -> None:
+        """Add a row and wait for its commit (raises Unavailable if the batch could not be committed)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_all())
+        await asyncio.shield(future)  # a caller that goes away leaves its row to be committed
+
+    async def _flush_all(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                columns = [list(col) for col in zip(*(r for r, _ in batch), strict=True)]
+                try:
+                    async with self._pool.acquire() as conn:
+                        await conn.execute(_AUDIT_INSERT, *columns)
+                except Exception as exc:  # every caller of the batch learns it; the next batch tries again
+                    for _, f in batch:
+                        if not f.done():
+                            f.set_exception(_unavailable(exc))
+                else:
+                    for _, f in batch:
+                        if not f.done():
+                            f.set_result(None)
+        finally:
+            self._flusher = None
+
+    async def drain(self) -> None:
+        """Wait until every recorded row is committed (or has failed): at shutdown."""
+        while self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
 
 
 class ReadPool:
@@ -60,6 +123,7 @@ class ReadPool:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self.audit = AuditWriter(pool)
 
     @classmethod
     async def open(cls, sqlalchemy_url: str, *, size: int) -> ReadPool:
@@ -69,14 +133,15 @@ class ReadPool:
 
     async def snapshot_audited(self, id_index: str, *, subject: str, role: str, endpoint: str,
                                detail: str | None) -> dict[str, Any] | None:
-        """The person's current facts (None if unknown), with the access-audit row committed in the same statement."""
+        """The person's current facts (None if unknown), returned once the read's access-audit row is committed."""
         try:
             async with self._pool.acquire() as conn:
-                row = await conn.fetchrow(_AUDITED, id_index, subject, role, endpoint, detail)
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                asyncpg.CannotConnectNowError) as exc:
-            raise Unavailable("the database is unavailable", dependency="database") from exc
+                row = await conn.fetchrow(_READ, id_index)
+        except _DOWN as exc:
+            raise _unavailable(exc) from exc
+        await self.audit.record((subject, role, None if row is None else row["person_id"], endpoint, detail))
         return None if row is None else snapshot_dict(row)
 
     async def close(self) -> None:
+        await self.audit.drain()
         await self._pool.close()

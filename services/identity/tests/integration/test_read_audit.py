@@ -1,0 +1,69 @@
+"""The eligibility read's access audit on a real PostgreSQL: group-committed, and never skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+
+from onestop.common.settings import ServiceSettings
+from onestop.identity.store.reads import ReadPool
+
+
+def _dsn(pg_server: str, name: str) -> str:
+    url = ServiceSettings(service="identity", DATABASE_URL=pg_server, database_name=name).service_database_url()
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture
+async def reads(pg_server: str, make_database: Any) -> Any:
+    name = make_database("identity")
+    pool = await ReadPool.open(_dsn(pg_server, name), size=4)
+    conn = await asyncpg.connect(_dsn(pg_server, name))
+    try:
+        yield pool, conn
+    finally:
+        await conn.close()
+        await pool.close()
+
+
+async def _read(pool: ReadPool, marker: str) -> Any:
+    return await pool.snapshot_audited(uuid.uuid4().hex, subject="hospital:H1", role="hospital",
+                                       endpoint="POST /v1/eligibility", detail=marker)
+
+
+async def test_every_read_returns_after_its_audit_row_is_committed(reads: Any) -> None:
+    pool, conn = reads
+    commits: list[int] = []
+
+    class Counting:  # how many commits the 200 reads took
+        def __init__(self, real: Any) -> None:
+            self.real = real
+
+        def acquire(self) -> Any:
+            commits.append(1)
+            return self.real.acquire()
+
+    pool.audit._pool = Counting(pool.audit._pool)
+    markers = [f"m{i}" for i in range(200)]
+    answers = await asyncio.gather(*(_read(pool, m) for m in markers))
+    assert answers == [None] * 200  # unknown persons: no facts, still audited
+    rows = await conn.fetch("SELECT detail, person_id, endpoint FROM access_audit")
+    assert sorted(r["detail"] for r in rows) == sorted(markers)  # committed before any answer returned
+    assert all(r["person_id"] is None and r["endpoint"] == "POST /v1/eligibility" for r in rows)
+    assert 1 <= len(commits) < 200  # the rows of reads in flight together share a commit
+
+
+async def test_a_read_whose_audit_cannot_be_committed_is_not_answered(reads: Any) -> None:
+    pool, conn = reads
+    await conn.execute("ALTER TABLE access_audit RENAME TO access_audit_away")
+    try:
+        results = await asyncio.gather(*(_read(pool, f"x{i}") for i in range(5)), return_exceptions=True)
+        assert all(isinstance(r, asyncpg.UndefinedTableError) for r in results), results
+    finally:
+        await conn.execute("ALTER TABLE access_audit_away RENAME TO access_audit")
+    assert await _read(pool, "after") is None  # audited (and answered) again
+    assert await conn.fetchval("SELECT count(*) FROM access_audit") == 1
