@@ -191,7 +191,7 @@ def run(ctx: Context) -> None:
                     f"autovacuum idle and CHECKPOINT in {settled:.0f} s"))
         select_only = ctx.anchor("pgbench_select_only_tps")
         rate = max(TARGET_SHARE * select_only, 100.0) if select_only else PACED_RATE
-        paced, errors = load.run(load.paced(identity_port, requests, rate, seconds))
+        paced, errors = asyncio.run(load.paced(identity_port, requests, rate, seconds))
         ctx.add(Row("identity", "eligibility_p99_ms", load.percentile(paced, 0.99), "ms", target="≤ 20 ms",
                     note=f"{len(paced):,} requests paced at {rate:.0f}/s (3% of select-only), latency from each "
                     f"request's scheduled send time, {errors} errors; load generator on the same machine "

@@ -4,8 +4,8 @@
 It runs on the machine it measures, so it must cost far less CPU than the server (httpx's async client costs
 about a millisecond a request on 2 CPUs) and must not pause: with a large heap left by the benchmarks before
 it, one of its own full garbage collections stalled every request in flight for 80–150 ms and alone decided
-a p99. Garbage collection is therefore off while latencies are recorded (`quiet_gc`), and the phases
-run on uvloop (`run`), the event loop the services use, at about half the CPU of asyncio's own.
+a p99. Garbage collection is therefore off while latencies are recorded (`quiet_gc`); closed-loop phases
+run on uvloop (`run`), paced ones on asyncio's own loop, whose clock and timers are exact.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ T = TypeVar("T")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a load phase on uvloop, the event loop the services use: on a 2-CPU machine the generator's
-    own CPU is taken from the server it measures, and uvloop's costs about half of asyncio's."""
+    """Run a closed-loop phase on uvloop, the event loop the services use: on a 2-CPU machine the
+    generator's own CPU is taken from the server it measures, and uvloop's costs less than asyncio's.
+    Not for `paced`: uvloop's timers and clock count coarse milliseconds (a sub-millisecond sleep
+    returns at once), which would send requests before their scheduled time."""
     import uvloop
 
     return uvloop.run(coro)
@@ -77,7 +79,7 @@ async def paced(port: int, requests: Sequence[bytes], rate: float, seconds: floa
     that scheduled time, so a slow answer delays nothing it should not (no coordinated omission).
     Returns the latencies in seconds and the number of answers that were not 200."""
     conns = [await Conn.open(port) for _ in range(pool_size)]
-    loop = asyncio.get_running_loop()
+    clock = time.perf_counter  # the same clock as asyncio's timers, never uvloop's coarse milliseconds
     latencies: list[float] = []
     errors = 0
     total = int(rate * seconds)
@@ -93,18 +95,18 @@ async def paced(port: int, requests: Sequence[bytes], rate: float, seconds: floa
             i = claimed
             claimed += 1
             at = start + i / rate
-            delay = at - loop.time()
+            delay = at - clock()
             if delay > 0:
                 await asyncio.sleep(delay)
             status = await conn.send(requests[i % len(requests)])
-            latencies.append(loop.time() - at)
+            latencies.append(clock() - at)
             errors += status != 200
 
     try:
         for k in range(warm_up):  # connections and the server warm
             await conns[k % pool_size].send(requests[k % len(requests)])
         with quiet_gc():
-            start = loop.time() + 0.1
+            start = clock() + 0.1
             await asyncio.gather(*(worker(c) for c in conns))
     finally:
         for c in conns:
