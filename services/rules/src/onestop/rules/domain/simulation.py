@@ -74,8 +74,8 @@ def simulate(requests: Iterable[QuoteRequest], a: ResolvedPolicy, b: ResolvedPol
     changed: list[tuple[int, int, str, int, int, int]] = []
     total = spa = spb = n = 0
     for i, req in enumerate(requests):
-        # each replay reads the lines itself: it reads only the fields a line needs, which costs
-        # less than copying every field of every line once (line_rows)
+        # each replay reads the lines itself: only the fields a line needs, which measured cheaper
+        # than copying every field of every line once for both replays
         ta, spa_i, ra_i, pa = replay(a, req)
         _, spb_i, rb_i, pb = replay(b, req)
         n += 1

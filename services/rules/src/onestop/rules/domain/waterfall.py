@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
-from operator import attrgetter
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from onestop.contracts.enums import FeeClass
 from onestop.contracts.money import mul_ratio
@@ -55,17 +54,8 @@ def _effective_ratio(paid: int, total: int) -> Decimal:
     return d
 
 
-class LineRow(NamedTuple):
-    """A fee line as the arithmetic reads it (a tuple's fields read faster than a model's)."""
-
-    code: str
-    fee_class: FeeClass
-    amount: int  # fen
-    quantity: Decimal | None
-
-
 class _Line(Protocol):
-    """What `classify` reads of a line: a `FeeLine` or a `LineRow`."""
+    """What `classify` reads of a line (a `FeeLine`)."""
 
     @property
     def code(self) -> str: ...
@@ -79,12 +69,6 @@ class _Line(Protocol):
 
 Unknown = dict[tuple[str, FeeClass], list]
 """Lines whose code the catalogue lacks, by (code, HIS class), in bill order."""
-_row = attrgetter("code", "fee_class", "amount", "quantity")
-
-
-def line_rows(req: QuoteRequest) -> list[LineRow]:
-    """A request's lines read once (a simulation replays each stay under two policies)."""
-    return list(map(LineRow._make, map(_row, req.lines)))
 
 
 def classify(rp: ResolvedPolicy, lines: Iterable[_Line], unknown: Unknown | None = None
@@ -194,14 +178,13 @@ def _waterfall(rp: ResolvedPolicy, person: Person, stay: Stay, acc: Accumulators
     return out, rem
 
 
-def replay(rp: ResolvedPolicy, req: QuoteRequest, rows: list[LineRow] | None = None
-           ) -> tuple[int, int, Decimal, list[tuple[str, int]]]:
+def replay(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, Decimal, list[tuple[str, int]]]:
     """Policy simulation's replay: (total, self_pay, effective ratio, [(payer id, amount)]), nothing else.
 
     The same arithmetic as `compute_quote` (`_bill`, `_waterfall`), without building a result, a
-    delta or a trace; `rows` are the request's `line_rows` when the caller already read them."""
+    delta or a trace."""
     person, stay = req.person, req.stay
-    bill = _bill(rp, person, stay, req.lines if rows is None else rows)
+    bill = _bill(rp, person, stay, req.lines)
     total = bill[1]
     payers, self_pay = _waterfall(rp, person, stay, req.accumulators, total, bill[2], None)
     return total, self_pay, _effective_ratio(total - self_pay, total), [(q.id, r[0]) for q, r in payers]
