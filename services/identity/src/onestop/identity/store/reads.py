@@ -65,9 +65,10 @@ async def _no_reset(_conn: asyncpg.Connection) -> None:
     """The statements set nothing on the session; asyncpg still rolls back any open transaction itself."""
 
 
-def _unavailable(exc: BaseException) -> Exception:
+def _unavailable(exc: Exception) -> Exception:
+    """A lost database as the 503 problem; any other failure as it is."""
     if not isinstance(exc, _DOWN):
-        return exc if isinstance(exc, Exception) else RuntimeError(repr(exc))
+        return exc
     err = Unavailable("the database is unavailable", dependency="database")
     err.__cause__ = exc
     return err
