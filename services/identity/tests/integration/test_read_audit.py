@@ -67,3 +67,28 @@ async def test_a_read_whose_audit_cannot_be_committed_is_not_answered(reads: Any
         await conn.execute("ALTER TABLE access_audit_away RENAME TO access_audit")
     assert await _read(pool, "after") is None  # audited (and answered) again
     assert await conn.fetchval("SELECT count(*) FROM access_audit") == 1
+
+
+@pytest.mark.parametrize("setting", ["off", "on"])
+async def test_the_audit_commits_use_the_configured_synchronous_commit(
+        pg_server: str, make_database: Any, setting: str) -> None:
+    # Only the audit INSERT commits on this pool, so the pool's session setting is the audit's durability.
+    name = make_database("identity")
+    pool = await ReadPool.open(_dsn(pg_server, name), size=2, synchronous_commit=setting)
+    try:
+        assert await _read(pool, "one") is None
+        async with pool.audit._pool.acquire() as conn:
+            assert await conn.fetchval("SHOW synchronous_commit") == setting
+            assert await conn.fetchval("SELECT count(*) FROM access_audit WHERE detail = 'one'") == 1
+    finally:
+        await pool.close()
+
+
+def test_the_audit_setting_is_validated() -> None:
+    from pydantic import ValidationError
+
+    from onestop.identity.settings import Settings
+
+    assert Settings().audit_synchronous_commit == "off"
+    with pytest.raises(ValidationError, match="audit_synchronous_commit"):
+        Settings(audit_synchronous_commit="sometimes")

@@ -27,7 +27,8 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
     async def start(runtime: Runtime) -> None:
         client = RulesClient(settings.rules_url, runtime.tokens, rules_transport)
         book = RuleBook(runtime.db, client, settings.rules_cache_s)
-        reads = await ReadPool.open(settings.service_database_url(), size=settings.read_pool_size)
+        reads = await ReadPool.open(settings.service_database_url(), size=settings.read_pool_size,
+                                    synchronous_commit=settings.audit_synchronous_commit)
         runtime.extras.update(pii=cipher, rules_client=client, rulebook=book, reads=reads)
         inbox = Inbox(metadata, "identity")
         consumers = (

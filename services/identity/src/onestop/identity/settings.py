@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -28,6 +28,12 @@ class Settings(ServiceSettings):
     rules_url: str = Field("http://127.0.0.1:8003", description="ONESTOP_RULES_URL: the rules service")
     import_batch_rows: int = Field(2000, ge=100, le=50_000, description="rows per import transaction")
     read_pool_size: int = Field(8, ge=1, le=100, description="connections of eligibility's audited-read pool")
+    audit_synchronous_commit: Literal["off", "local", "remote_write", "on", "remote_apply"] = Field(
+        "off", description="ONESTOP_AUDIT_SYNCHRONOUS_COMMIT: PostgreSQL's synchronous_commit for the eligibility "
+        "reads' access-audit commits. 'off' (the default): a read answers once its audit row is committed, "
+        "without waiting for the WAL flush; a crash of the database server (not of identity) can lose the rows "
+        "of the last ~0.6 s of reads (3 x wal_writer_delay). 'on': each batch also waits for the flush (and for "
+        "synchronous standbys), at the disk's fsync latency. Every other write of identity is fully synchronous.")
     rules_cache_s: float = Field(300.0, ge=0, description="how long a hospital list fetched from rules is kept")
 
     @field_validator("pii_keys", mode="before")
