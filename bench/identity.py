@@ -191,10 +191,20 @@ def run(ctx: Context) -> None:
                     f"autovacuum idle and CHECKPOINT in {settled:.0f} s"))
         select_only = ctx.anchor("pgbench_select_only_tps")
         rate = max(TARGET_SHARE * select_only, 100.0) if select_only else PACED_RATE
-        paced, errors = asyncio.run(load.paced(identity_port, requests, rate, seconds))
+        schedule: list[float] = []
+        io_before = load.io_pressure_ms()
+        paced, errors = asyncio.run(load.paced(identity_port, requests, rate, seconds, schedule=schedule))
+        io_after = load.io_pressure_ms()
+        stalled = "" if io_before is None or io_after is None else \
+            f"; the machine's I/O pressure (PSI full) over the phase {io_after - io_before:.0f} ms"
+        windows = load.windows(schedule, paced)
+        bad = [(t, p) for t, p in windows if p > 20]
+        worst = ", ".join(f"{p:.0f} ms at {t:.2f} s" for t, p in sorted(bad, key=lambda w: -w[1])[:3])
         ctx.add(Row("identity", "eligibility_p99_ms", load.percentile(paced, 0.99), "ms", target="≤ 20 ms",
                     note=f"{len(paced):,} requests paced at {rate:.0f}/s (3% of select-only), latency from each "
-                    f"request's scheduled send time, {errors} errors; load generator on the same machine "
+                    f"request's scheduled send time, p50 {load.percentile(paced, 0.5):.2f} ms, {errors} errors; "
+                    f"250 ms windows with p99 > 20 ms: {len(bad)} of {len(windows)}"
+                    f"{' (worst ' + worst + ')' if bad else ''}{stalled}; load generator on the same machine "
                     "(bench/load.py)"))
     finally:
         for proc in (identity, rules):  # our own subprocesses only

@@ -74,10 +74,12 @@ class Conn:
 
 
 async def paced(port: int, requests: Sequence[bytes], rate: float, seconds: float, *,
-                pool_size: int = 32, warm_up: int = 200) -> tuple[list[float], int]:
+                pool_size: int = 32, warm_up: int = 200,
+                schedule: list[float] | None = None) -> tuple[list[float], int]:
     """Open loop: request i is sent at start + i/rate (cycling through `requests`) and its latency runs from
     that scheduled time, so a slow answer delays nothing it should not (no coordinated omission).
-    Returns the latencies in seconds and the number of answers that were not 200."""
+    Returns the latencies in seconds and the number of answers that were not 200; `schedule`, if given,
+    receives each latency's scheduled send time (seconds from the start) in the same order."""
     conns = [await Conn.open(port) for _ in range(pool_size)]
     clock = time.perf_counter  # the same clock as asyncio's timers, never uvloop's coarse milliseconds
     latencies: list[float] = []
@@ -100,6 +102,8 @@ async def paced(port: int, requests: Sequence[bytes], rate: float, seconds: floa
                 await asyncio.sleep(delay)
             status = await conn.send(requests[i % len(requests)])
             latencies.append(clock() - at)
+            if schedule is not None:
+                schedule.append(at - start)
             errors += status != 200
 
     try:
@@ -141,6 +145,28 @@ async def saturated(port: int, requests: Sequence[bytes], clients: int, seconds:
         with quiet_gc():
             await asyncio.gather(*(client(k, time.perf_counter() + seconds, True) for k in range(clients)))
     return latencies, errors
+
+
+def windows(schedule: Sequence[float], latencies: Sequence[float], width: float = 0.25) -> list[tuple[float, float]]:
+    """(start in seconds, p99 in ms) of each `width`-second window of scheduled send times: a tail made by
+    a few machine-wide stalls shows as a few bad windows, a slow service as many."""
+    by_window: dict[int, list[float]] = {}
+    for at, latency in zip(schedule, latencies, strict=True):
+        by_window.setdefault(int(at / width), []).append(latency)
+    return [(k * width, percentile(v, 0.99)) for k, v in sorted(by_window.items())]
+
+
+def io_pressure_ms() -> float | None:
+    """Linux's cumulative I/O pressure, 'full' line (time all non-idle tasks were stalled on I/O), in ms;
+    None where /proc/pressure is missing."""
+    try:
+        with open("/proc/pressure/io") as f:
+            for line in f:
+                if line.startswith("full"):
+                    return int(line.rsplit("total=", 1)[1]) / 1000
+    except OSError:
+        pass
+    return None
 
 
 def percentile(latencies: Sequence[float], q: float) -> float:
