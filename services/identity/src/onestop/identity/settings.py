@@ -32,7 +32,7 @@ class Settings(ServiceSettings):
         "off", description="ONESTOP_AUDIT_SYNCHRONOUS_COMMIT: PostgreSQL's synchronous_commit for the eligibility "
         "reads' access-audit commits. 'off' (the default): a read answers once its audit row is committed, "
         "without waiting for the WAL flush; a crash of the database server (not of identity) can lose the rows "
-        "of the last ~0.6 s of reads (3 x wal_writer_delay). 'on': each batch also waits for the flush (and for "
+        "of the last ~0.6 s of reads (3 x wal_writer_delay). 'on': each read also waits for the flush (and for "
         "synchronous standbys), at the disk's fsync latency. Every other write of identity is fully synchronous.")
     rules_cache_s: float = Field(300.0, ge=0, description="how long a hospital list fetched from rules is kept")
 

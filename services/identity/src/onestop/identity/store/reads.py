@@ -1,28 +1,28 @@
-"""Eligibility's hot path: the person's current facts in one read, its access-audit row group-committed.
+"""Eligibility's hot path: the person's current facts and the access-audit row in one statement.
 
 Measured on the 2-CPU bench machine, the SQLAlchemy unit of work cost an eligibility request ~7 round
 trips and ~2 ms of Python before any decision: `pool_pre_ping` (BEGIN, `;`, ROLLBACK on every checkout),
 BEGIN, the read, the audit INSERT, COMMIT — and the commit hook then woke the outbox relay, which ran a
-second transaction of its own (pre-ping again) to find nothing to publish. Here the read is one
-statement on a plain asyncpg pool: one round trip, no pre-ping, no reset query, no relay wake-up.
+second transaction of its own (pre-ping again) to find nothing to publish. Here the read and its audit
+row are one statement (a data-modifying CTE: atomic, so a read is never answered unaudited, and a failed
+audit INSERT fails the read) on a plain asyncpg pool: one round trip, no pre-ping, no reset query, no
+relay wake-up.
 
-The access-audit row is not committed by each read: a read and its own audit INSERT and commit cost
-PostgreSQL 130–190 µs of CPU, the read alone ~60 µs and an audit row in a batch of 20 ~20 µs (measured
-on 300,000 persons). `AuditWriter` therefore commits the rows of every read in flight together (group
-commit): each caller waits for the commit of the batch holding its row before it answers, so a read is
-still never answered unaudited; a failed commit fails every read of its batch.
+By default the statement's commit does not wait for the WAL flush (`synchronous_commit = off` on this
+pool's connections, which run nothing else; setting `audit_synchronous_commit`). With a million persons
+at 1,500 reads/s on the bench machine, waiting for the fsync took eligibility from p50 1.6 / p99 6.5 ms to
+p50 4.0 / p99 83 ms: the tail was the disk's fsync stalls of 100–150 ms (I/O pressure in
+/proc/pressure/io in the same 250 ms windows). The price: a crash of the database server may lose the
+audit rows of its last ~0.6 s of reads.
 
-By default those commits do not wait for the WAL flush (`synchronous_commit = off` on this pool's
-connections, which run only the read and the audit INSERT; setting `audit_synchronous_commit`). Measured
-with a million persons at 1,500 reads/s on the bench machine: waiting for each batch's fsync took eligibility
-from p50 1.6 / p99 6.5 ms to p50 4.0 / p99 83 ms, the tail being the disk's fsync stalls of 100–150 ms
-(I/O pressure seen in /proc/pressure/io in the same 250 ms windows). The price: a crash of the database
-server may lose the audit rows of its last ~0.6 s of reads; nothing else is written on this pool.
+Measured the same way, a group commit of the audit rows of reads in flight (a separate INSERT per batch,
+this module's design before the commit wait was dropped) cost identity ~100 µs more CPU a read than this
+one statement at 1,440 reads/s, and gave a higher p50 (1.8–2.8 ms against 1.3–1.6 ms; interleaved A/B,
+five rounds): at a paced load the batches hold one or two rows, so it only adds a round trip.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
@@ -30,7 +30,7 @@ from pydantic_core import from_json
 
 from onestop.common.errors import Unavailable
 
-# The person's current profile, statuses, enrolments and blacklist regions (shared with registers.py).
+# The person's current profile, statuses, enrolments and blacklist regions.
 SNAPSHOT_SELECT = """
   SELECT p.person_id, p.id_cipher, pr.domicile_region, pr.household, pr.civil_servant, pr.disability,
     (SELECT coalesce(json_agg(json_build_array(s.category, s.valid_from, s.valid_to, s.subgroup, s.source)), '[]')
@@ -42,18 +42,15 @@ SNAPSHOT_SELECT = """
   FROM person p LEFT JOIN person_profile pr ON pr.person_id = p.person_id AND pr.superseded_at IS NULL
   WHERE p.id_index = $1"""
 
-_READ = f"""
+# The read and its audit row (one whether or not the person is known: person_id NULL for an unknown one).
+_AUDITED = f"""
+WITH snap AS ({SNAPSHOT_SELECT}),
+     audit AS (INSERT INTO access_audit (subject, role, person_id, endpoint, detail)
+               SELECT $2, $3, (SELECT person_id FROM snap), $4, $5)
 SELECT person_id::text AS person_id, id_cipher, domicile_region, household, civil_servant, disability,
        statuses, enrolments, blacklist
-FROM ({SNAPSHOT_SELECT}) snap"""
+FROM snap"""
 
-# One audit row per read whether or not the person is known (person_id NULL for an unknown one).
-_AUDIT_INSERT = """
-INSERT INTO access_audit (subject, role, person_id, endpoint, detail)
-SELECT s, r, p::uuid, e, d
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(s, r, p, e, d)"""
-
-AuditRow = tuple[str, str, str | None, str, str | None]  # subject, role, person_id, endpoint, detail
 _DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
 
 _JSON_COLUMNS = ("statuses", "enrolments", "blacklist")
@@ -72,66 +69,11 @@ async def _no_reset(_conn: asyncpg.Connection) -> None:
     """The statements set nothing on the session; asyncpg still rolls back any open transaction itself."""
 
 
-def _unavailable(exc: Exception) -> Exception:
-    """A lost database as the 503 problem; any other failure as it is."""
-    if not isinstance(exc, _DOWN):
-        return exc
-    err = Unavailable("the database is unavailable", dependency="database")
-    err.__cause__ = exc
-    return err
-
-
-class AuditWriter:
-    """Group commit of access-audit rows: `record` returns once the batch holding its row is committed.
-
-    At most one batch is being committed at a time; rows arriving meanwhile form the next batch, so the
-    batch size follows the load (one row when idle, dozens at a few thousand reads a second) and no
-    caller waits longer than one commit for its batch to start."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
-        self._pending: list[tuple[AuditRow, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def record(self, row: AuditRow) -> None:
-        """Add a row and wait for its commit (raises Unavailable if the batch could not be committed)."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((row, future))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_all())
-        await asyncio.shield(future)  # a caller that goes away leaves its row to be committed
-
-    async def _flush_all(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                columns = [list(col) for col in zip(*(r for r, _ in batch), strict=True)]
-                try:
-                    async with self._pool.acquire() as conn:
-                        await conn.execute(_AUDIT_INSERT, *columns)
-                except Exception as exc:  # every caller of the batch learns it; the next batch tries again
-                    for _, f in batch:
-                        if not f.done():
-                            f.set_exception(_unavailable(exc))
-                else:
-                    for _, f in batch:
-                        if not f.done():
-                            f.set_result(None)
-        finally:
-            self._flusher = None
-
-    async def drain(self) -> None:
-        """Wait until every recorded row is committed (or has failed): at shutdown."""
-        while self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
-
-
 class ReadPool:
     """A small asyncpg pool for eligibility's audited read; `open` in the lifespan, `close` at stop."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self.audit = AuditWriter(pool)
 
     @classmethod
     async def open(cls, sqlalchemy_url: str, *, size: int, synchronous_commit: str = "off") -> ReadPool:
@@ -143,15 +85,13 @@ class ReadPool:
 
     async def snapshot_audited(self, id_index: str, *, subject: str, role: str, endpoint: str,
                                detail: str | None) -> dict[str, Any] | None:
-        """The person's current facts (None if unknown), returned once the read's access-audit row is committed."""
+        """The person's current facts (None if unknown), with the access-audit row committed in the same statement."""
         try:
             async with self._pool.acquire() as conn:
-                row = await conn.fetchrow(_READ, id_index)
+                row = await conn.fetchrow(_AUDITED, id_index, subject, role, endpoint, detail)
         except _DOWN as exc:
-            raise _unavailable(exc) from exc
-        await self.audit.record((subject, role, None if row is None else row["person_id"], endpoint, detail))
+            raise Unavailable("the database is unavailable", dependency="database") from exc
         return None if row is None else snapshot_dict(row)
 
     async def close(self) -> None:
-        await self.audit.drain()
         await self._pool.close()
