@@ -1,5 +1,7 @@
 """Prometheus metrics, defined once per process."""
 
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 HTTP_REQUESTS = Counter("onestop_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
@@ -9,3 +11,21 @@ HTTP_LATENCY = Histogram(
 )
 OUTBOX_PUBLISHED = Counter("onestop_outbox_published_total", "Outbox events published", ["service"])
 EVENTS_APPLIED = Counter("onestop_events_applied_total", "Inbound events applied", ["consumer", "type"])
+
+
+class RequestMetrics:
+    """One service's HTTP request count and latency per (method, route template, status): never per raw
+    path, so ids stay out of the series."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labels() costs a lookup and a lock
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        pair = self._children.get(key)
+        if pair is None:
+            pair = self._children[key] = (HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                                          HTTP_LATENCY.labels(self.service, route))
+        pair[0].inc()
+        pair[1].observe(seconds)

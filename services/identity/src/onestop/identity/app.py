@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
         description="Persons, register statuses over time, the blacklist, and the treat-first eligibility decision.",
         metadata=metadata,
         routers=[imports.router, eligibility.router, persons.router, credit.router],
+        fast_routes=eligibility.FAST_ROUTES,
         on_start=start,
         on_stop=stop,
     )

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
-from onestop.common.auth import CurrentPrincipal
-from onestop.common.fast_route import fast_json_route, runtime_and_principal
+from onestop.common.auth import CurrentPrincipal, Principal
+from onestop.common.service_app import Runtime
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.persons.service import EligibilityQuery, eligibility
 
@@ -27,16 +27,27 @@ class EligibilityRequest(BaseModel):
     on: dt.date | None = Field(None, alias="date", description="the admission date; default today (Asia/Shanghai)")
 
 
-# A valid body goes straight to the endpoint (the hot path of every admission window; see fast_route.py).
-router = APIRouter(prefix="/v1", tags=["eligibility"],
-                   route_class=fast_json_route("body", EligibilityRequest, runtime_and_principal))
+router = APIRouter(prefix="/v1", tags=["eligibility"])
 
 
 @router.post("/eligibility", summary="Treat-first eligibility (changes nothing but the access audit)",
              response_class=JSONResponse)
 async def post_eligibility(body: EligibilityRequest, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
+    return Response(await _answer(runtime, principal, body), media_type="application/json")
+
+
+async def _answer(runtime: Runtime, principal: Principal, body: EligibilityRequest) -> bytes:
     answer = await eligibility(runtime, principal, EligibilityQuery(body.id_number, body.region_code,
                                                                     body.hospital_code, body.on))
     # The answer is JSON-ready (strings, numbers, lists): serialised by pydantic-core in one call, without
     # FastAPI's jsonable_encoder walk or the json module's encoder (hot path).
-    return Response(to_json(answer), media_type="application/json")
+    return to_json(answer)
+
+
+async def fast_eligibility(runtime: Runtime, principal: Principal, body: bytes) -> bytes:
+    """The same answer from the fast lane (onestop.common.fast_lane): the hot path of every admission
+    window. A body the model refuses raises ValidationError, and the route above answers the 422."""
+    return await _answer(runtime, principal, EligibilityRequest.model_validate_json(body))
+
+
+FAST_ROUTES = {("POST", "/v1/eligibility"): fast_eligibility}
