@@ -193,7 +193,7 @@ def run(ctx: Context) -> None:
         rate = max(TARGET_SHARE * select_only, 100.0) if select_only else PACED_RATE
         schedule: list[float] = []
         io_before = load.io_pressure_ms()
-        paced, errors = asyncio.run(load.paced(identity_port, requests, rate, seconds, schedule=schedule))
+        paced, errors = load.run(load.paced(identity_port, requests, rate, seconds, schedule=schedule))
         io_after = load.io_pressure_ms()
         stalled = "" if io_before is None or io_after is None else \
             f"; the machine's I/O pressure (PSI full) over the phase {io_after - io_before:.0f} ms"

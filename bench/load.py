@@ -4,8 +4,10 @@
 It runs on the machine it measures, so it must cost far less CPU than the server (httpx's async client costs
 about a millisecond a request on 2 CPUs) and must not pause: with a large heap left by the benchmarks before
 it, one of its own full garbage collections stalled every request in flight for 80–150 ms and alone decided
-a p99. Garbage collection is therefore off while latencies are recorded (`quiet_gc`); closed-loop phases
-run on uvloop (`run`), paced ones on asyncio's own loop, whose clock and timers are exact.
+a p99. Garbage collection is therefore off while latencies are recorded (`quiet_gc`). Every phase runs on
+uvloop (`run`), the event loop the services use, which costs the generator about half of asyncio's CPU a
+request; its timers count whole milliseconds, so a paced request is never sent before its time (see
+`paced`) and latency is read from `time.perf_counter`, never from the loop's clock.
 """
 
 from __future__ import annotations
@@ -21,10 +23,8 @@ T = TypeVar("T")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a closed-loop phase on uvloop, the event loop the services use: on a 2-CPU machine the
-    generator's own CPU is taken from the server it measures, and uvloop's costs less than asyncio's.
-    Not for `paced`: uvloop's timers and clock count coarse milliseconds (a sub-millisecond sleep
-    returns at once), which would send requests before their scheduled time."""
+    """Run a phase on uvloop, the event loop the services use: on a 2-CPU machine the generator's own CPU
+    is taken from the server it measures, and uvloop's costs less than asyncio's."""
     import uvloop
 
     return uvloop.run(coro)
@@ -81,7 +81,7 @@ async def paced(port: int, requests: Sequence[bytes], rate: float, seconds: floa
     Returns the latencies in seconds and the number of answers that were not 200; `schedule`, if given,
     receives each latency's scheduled send time (seconds from the start) in the same order."""
     conns = [await Conn.open(port) for _ in range(pool_size)]
-    clock = time.perf_counter  # the same clock as asyncio's timers, never uvloop's coarse milliseconds
+    clock = time.perf_counter  # never the loop's clock: uvloop's counts whole milliseconds
     latencies: list[float] = []
     errors = 0
     total = int(rate * seconds)
@@ -97,9 +97,10 @@ async def paced(port: int, requests: Sequence[bytes], rate: float, seconds: floa
             i = claimed
             claimed += 1
             at = start + i / rate
-            delay = at - clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # Never early: uvloop's timers count whole milliseconds (a shorter sleep returns at once), so
+            # sleep again until the time has come. A late send is counted in its latency (from `at`).
+            while (delay := at - clock()) > 0:  # noqa: ASYNC110 (a timed wait, not a wait for an event)
+                await asyncio.sleep(max(delay, 0.001))
             status = await conn.send(requests[i % len(requests)])
             latencies.append(clock() - at)
             if schedule is not None:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import os
@@ -207,7 +206,7 @@ def http(ctx: Context, rate: float = 200.0, seconds: float = 10.0) -> None:
         s = ServiceSettings()
         token = TokenIssuer(s.jwt_keys, s.jwt_current_kid, s.jwt_issuer).mint("hospital", hospital_code="H1")
         request = load.post_request(port, "/v1/quotes", token, json.dumps(stay_body()).encode())
-        lat, errors = asyncio.run(load.paced(port, [request], rate, seconds))
+        lat, errors = load.run(load.paced(port, [request], rate, seconds))
         if errors:
             raise RuntimeError(f"{errors} of {len(lat)} quotes failed")
         p50, p99 = load.percentile(lat, 0.50), load.percentile(lat, 0.99)
