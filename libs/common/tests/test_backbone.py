@@ -8,7 +8,7 @@ from datetime import date
 
 import nats
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from onestop.common.auth import Principal
 from onestop.common.db import Database
@@ -64,32 +64,39 @@ async def test_rolled_back_work_publishes_nothing_and_committed_work_publishes_o
     await nc.close()
 
 
-async def test_a_held_relay_publishes_after_the_hold_in_order_and_a_hold_expires(db, nats_url) -> None:  # type: ignore[no-untyped-def]
+async def test_every_relay_waits_while_a_bulk_writer_holds_the_lock_then_publishes_in_order(db, nats_url) -> None:  # type: ignore[no-untyped-def]
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await ensure_stream(js, "rules")
     outbox = Outbox(metadata, "/onestop/test")
-    relay = OutboxRelay(db, outbox, js, interval=0.05)
+    relays = [OutboxRelay(db, outbox, js, interval=0.05, hold_lock="test.bulk") for _ in range(2)]  # two replicas
     sub = await nc.subscribe("onestop.rules.policy.published.150000.150200.150222")
-    runner = asyncio.create_task(relay.run())
+    runners = [asyncio.create_task(r.run()) for r in relays]
+    writer = await db.engine.connect()  # the bulk writer's session, as identity's import holds it
     try:
-        async with relay.held():
-            ids = []
-            for v in (11, 12):
-                async with db.transaction() as s:
-                    ids.append((await outbox.add(s, _event(v))).id)
-            with pytest.raises(nats.errors.TimeoutError):  # committed, but the relay waits for the bulk writer
-                await sub.next_msg(timeout=0.5)
-        got = [json.loads((await sub.next_msg(timeout=5)).data)["id"] for _ in ids]
-        assert got == ids  # published once the hold ends, in commit order
-        relay.hold_max_s = 0.3  # a writer that never ends cannot hold events back for longer than this
-        async with relay.held():
+        await writer.execute(text("SELECT pg_advisory_lock(hashtext('test.bulk'))"))
+        ids = []
+        for v in (11, 12):
             async with db.transaction() as s:
-                late = (await outbox.add(s, _event(13))).id
-            assert json.loads((await sub.next_msg(timeout=5)).data)["id"] == late
+                ids.append((await outbox.add(s, _event(v))).id)
+        with pytest.raises(nats.errors.TimeoutError):  # committed, but neither relay publishes during the write
+            await sub.next_msg(timeout=0.5)
+        await writer.execute(text("SELECT pg_advisory_unlock(hashtext('test.bulk'))"))
+        got = [json.loads((await sub.next_msg(timeout=5)).data)["id"] for _ in ids]
+        assert got == ids  # published once the lock is released, in commit order, once
+        with pytest.raises(nats.errors.TimeoutError):
+            await sub.next_msg(timeout=0.3)
+        for r in relays:
+            r.hold_max_s = 0.3  # a writer that never ends cannot hold events back for longer than this
+        await writer.execute(text("SELECT pg_advisory_lock(hashtext('test.bulk'))"))
+        async with db.transaction() as s:
+            late = (await outbox.add(s, _event(13))).id
+        assert json.loads((await sub.next_msg(timeout=5)).data)["id"] == late
     finally:
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
+        await writer.close()
+        for r in runners:
+            r.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
         await nc.close()
 
 

@@ -78,9 +78,11 @@ def build_app(
     on_stop: StartHook | None = None,
     version: str = "0.1.0",
     fast_routes: Mapping[tuple[str, str], FastHandler] | None = None,
+    relay_hold_lock: str | None = None,
 ) -> FastAPI:
     """Assemble a service app. `on_start` adds consumers and caches once NATS and the DB are up;
-    `fast_routes` are hot JSON endpoints answered by the fast lane (fast_lane.py) as well as by a route."""
+    `fast_routes` are hot JSON endpoints answered by the fast lane (fast_lane.py) as well as by a route;
+    the outbox relay pauses while a bulk writer holds the advisory lock named `relay_hold_lock`."""
     tokens = TokenIssuer(settings.jwt_keys, settings.jwt_current_kid, settings.jwt_issuer)
 
     @asynccontextmanager
@@ -97,7 +99,7 @@ def build_app(
         await ensure_stream(js, settings.service, replicas=settings.stream_replicas)
         outbox = Outbox(metadata, source=f"/onestop/{settings.service}")
         relay = OutboxRelay(db, outbox, js, interval=settings.relay_interval_s, service=settings.service,
-                            hold_max_s=settings.relay_hold_max_s)
+                            hold_lock=relay_hold_lock, hold_max_s=settings.relay_hold_max_s)
         runtime = Runtime(settings, metadata, db, nc, js, outbox, relay,
                           Idempotency(db, metadata, settings.idempotency_ttl_days), tokens)
         app.state.runtime = runtime

@@ -13,6 +13,7 @@ from onestop.identity.events import policy, repayment
 from onestop.identity.rules_client import RuleBook, RulesClient
 from onestop.identity.settings import Settings
 from onestop.identity.store.reads import ReadPool
+from onestop.identity.store.registers import IMPORT_LOCK
 from onestop.identity.store.tables import metadata
 
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
         metadata=metadata,
         routers=[imports.router, eligibility.router, persons.router, credit.router],
         fast_routes=eligibility.FAST_ROUTES,
+        relay_hold_lock=IMPORT_LOCK,
         on_start=start,
         on_stop=stop,
     )

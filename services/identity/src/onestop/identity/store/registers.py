@@ -27,7 +27,9 @@ async def raw_connection(session: AsyncSession) -> asyncpg.Connection:
     return raw.driver_connection  # type: ignore[return-value]
 
 
-_IMPORT_LOCK = "hashtext('onestop.identity.import')"
+# The advisory lock an import holds for its run (hashtext of this name); every replica's outbox relay
+# pauses while it is held (build_app's relay_hold_lock).
+IMPORT_LOCK = "onestop.identity.import"
 
 
 @asynccontextmanager
@@ -38,11 +40,11 @@ async def import_lock(db: Database) -> AsyncIterator[None]:
     async with db.engine.connect() as held:
         raw = await held.get_raw_connection()
         conn: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-        await conn.execute(f"SELECT pg_advisory_lock({_IMPORT_LOCK})")
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", IMPORT_LOCK)
         try:
             yield
         finally:
-            await conn.execute(f"SELECT pg_advisory_unlock({_IMPORT_LOCK})")
+            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", IMPORT_LOCK)
 
 
 @dataclass
