@@ -73,22 +73,37 @@ class Context:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def cpu_seconds(pattern: str) -> float:
+def cpu_seconds(pattern: str, *, tree: bool = False) -> float:
     """CPU time (user + system) so far of every process whose command line contains `pattern` (Linux /proc;
-    0 elsewhere): sampled before and after a phase, it says where a phase's CPU went."""
-    total = 0.0
+    0 elsewhere), and with `tree` of their descendants too (uvicorn's workers): sampled before and after a
+    phase, it says where a phase's CPU went."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    procs: dict[int, tuple[int, float, bool]] = {}  # pid -> (parent, cpu seconds, matches)
     for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if pattern.encode() not in f.read():
-                    continue
+                matches = pattern.encode() in f.read()
+            if not (matches or tree):
+                continue
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        procs[int(pid)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, matches)
+
+    def counted(pid: int) -> bool:
+        for _ in range(64):  # up the parent chain
+            entry = procs.get(pid)
+            if entry is None:
+                return False
+            if entry[2]:
+                return True
+            if not tree:
+                return False
+            pid = entry[0]
+        return False
+
+    return sum(cpu for pid, (_, cpu, _) in procs.items() if counted(pid))
 
