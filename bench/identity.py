@@ -156,8 +156,8 @@ async def _quiet(conn: Any, started: float, limit_s: float) -> None:
 
 async def _before_import(ctx: Context, limit_s: float = 300.0) -> float:
     """A quiet server before the import is timed: the benchmarks before it (pgbench, the outbox and rules
-    runs) leave autovacuum work and dirty pages that otherwise run beside the import (measured: identity's
-    CPU a row 92-95 µs after them against 69 µs without them, the import 10.0-10.6k against 12.5k rows/s)."""
+    runs) can leave autovacuum work and dirty pages that would run beside the import. (Identity's CPU a row
+    still varies 69-96 µs between runs with this step, with the machine's phase.)"""
     import asyncpg
 
     conn = await asyncpg.connect(ctx.database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
