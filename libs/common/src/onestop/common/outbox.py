@@ -53,7 +53,8 @@ class OutboxRelay:
         self.db, self.table, self.js = db, outbox.table, js
         self.interval, self.batch, self.service = interval, batch, service
         self.hold_lock, self.hold_max_s = hold_lock, hold_max_s
-        self._held_since: float | None = None
+        self._held_since: float | None = None  # when this relay first found the lock held
+        self._hold_expired = False
         self._wake = asyncio.Event()
         db.on_commit(self._wake.set)
 
@@ -72,14 +73,16 @@ class OutboxRelay:
         free = (await session.execute(text("SELECT pg_try_advisory_xact_lock_shared(hashtext(:k))"),
                                       {"k": self.hold_lock})).scalar_one()
         if free:
-            self._held_since = None
+            self._held_since, self._hold_expired = None, False
             return False
         clock = time.monotonic()
         if self._held_since is None:
             self._held_since = clock
         if clock - self._held_since < self.hold_max_s:
             return True
-        log.warning("outbox_hold_expired", service=self.service, held_s=self.hold_max_s)
+        if not self._hold_expired:  # once a hold, not on every pass while the writer goes on
+            self._hold_expired = True
+            log.warning("outbox_hold_expired", service=self.service, held_s=self.hold_max_s)
         return False
 
     async def publish_pending(self) -> int:
