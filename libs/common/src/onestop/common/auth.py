@@ -95,6 +95,12 @@ class TokenIssuer:
         return jwt.encode(claims, self.keys[self.current_kid], algorithm="HS256",
                           headers={"kid": self.current_kid})
 
+    def verify_authorization(self, header: str) -> Principal:
+        """The caller of an `Authorization: Bearer <token>` header value (raises Unauthorized)."""
+        if not header.lower().startswith("bearer "):
+            raise Unauthorized("send Authorization: Bearer <token>")
+        return self.verify(header[7:].strip())
+
     def verify(self, token: str) -> Principal:
         known = self._verified.get(token)
         if known is not None and time.time() < known[0]:
@@ -138,9 +144,7 @@ class BearerAuthMiddleware:
             return
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
         try:
-            if not header.lower().startswith("bearer "):
-                raise Unauthorized("send Authorization: Bearer <token>")
-            principal = self.issuer.verify(header[7:].strip())
+            principal = self.issuer.verify_authorization(header)
         except Unauthorized as exc:
             response = problem_response(exc, scope["path"])
             response.headers["WWW-Authenticate"] = "Bearer"
