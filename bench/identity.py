@@ -122,13 +122,18 @@ def _requests(port: int, n: int) -> list[bytes]:
         for k in range(min(n, 20_000))]
 
 
+def _asyncpg_dsn(ctx: Context, db_name: str | None = None) -> str:
+    """asyncpg's DSN for identity's bench database, or without a name for the server's maintenance database."""
+    url = ctx.database_url if db_name is None else ServiceSettings(
+        service="identity", DATABASE_URL=ctx.database_url, database_name=db_name).service_database_url()
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
 async def _drain(ctx: Context, db_name: str, limit_s: float = 900.0) -> float:
     """Wait until the relay has published the import's events (steady state), at most `limit_s`."""
     import asyncpg
 
-    url = ServiceSettings(service="identity", DATABASE_URL=ctx.database_url, database_name=db_name)
-    dsn = url.service_database_url().replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(_asyncpg_dsn(ctx, db_name))
     t = time.perf_counter()
     try:
         while time.perf_counter() - t < limit_s:
@@ -160,7 +165,7 @@ async def _before_import(ctx: Context, limit_s: float = 300.0) -> float:
     still varies 69-96 µs between runs with this step, with the machine's phase.)"""
     import asyncpg
 
-    conn = await asyncpg.connect(ctx.database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    conn = await asyncpg.connect(_asyncpg_dsn(ctx))
     t = time.perf_counter()
     try:
         await _quiet(conn, t, limit_s)
@@ -176,9 +181,7 @@ async def _settle(ctx: Context, db_name: str, limit_s: float = 600.0) -> float:
     measurement and stalls every audited read's commit behind it."""
     import asyncpg
 
-    url = ServiceSettings(service="identity", DATABASE_URL=ctx.database_url, database_name=db_name)
-    dsn = url.service_database_url().replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(_asyncpg_dsn(ctx, db_name))
     t = time.perf_counter()
     try:
         await conn.execute("VACUUM ANALYZE")
