@@ -14,14 +14,31 @@ from onestop.contracts.enums import HospitalLevel, Insurance, StayKind
 from onestop.contracts.quote import Person, Stay
 from onestop.rules.domain.policy import Conditions
 
-# national fund codes (fund_pay_type) by payer id; a payer may name its own `nhsa_code`
-NHSA_CODES: dict[str, dict[Insurance, str]] = {
+OTHER_FUND = "999997"  # 其他: no national fund of its own (charity, commercial insurance, …)
+# the national fund codes (fund_pay_type) by payer id and insurance (DESIGN §5), where a policy names
+# none for its payer (`fund_pay_type`); a payer missing here reports OTHER_FUND. Employee large-amount /
+# critical illness has no default: its code is the region's (set in its policy), else OTHER_FUND.
+NATIONAL_FUND_CODES: dict[str, dict[Insurance, str]] = {
     "basic": {Insurance.resident: "390100", Insurance.employee: "310100"},
-    "critical_illness": {Insurance.resident: "390200", Insurance.employee: "390200"},
+    "critical_illness": {Insurance.resident: "390200"},
+    "ci_supplement": {Insurance.resident: "390300"},
     "assistance": {Insurance.resident: "610100", Insurance.employee: "610100"},
-    "gap_fill": {Insurance.resident: "610103", Insurance.employee: "610103"},
+    "gap_fill": {Insurance.resident: "640100", Insurance.employee: "640100"},
 }
 
+
+def fund_codes(payer_id: str, given: str | dict[Insurance, str] | None) -> dict[Insurance, str]:
+    """A payer's fund code per insurance: the policy's (one code, or one per insurance), else the
+    national table's, else OTHER_FUND."""
+    national = NATIONAL_FUND_CODES.get(payer_id, {})
+    out: dict[Insurance, str] = {}
+    for ins in Insurance:
+        if isinstance(given, dict):
+            code = given.get(ins) or national.get(ins)
+        else:
+            code = given or national.get(ins)
+        out[ins] = code or OTHER_FUND
+    return out
 
 def in_period(valid_from: date | None, valid_to: date | None, on: date) -> bool:
     return (valid_from is None or valid_from <= on) and (valid_to is None or on <= valid_to)
@@ -37,7 +54,7 @@ class ResolvedPayer:
     conditions: Conditions
     replaces: frozenset[str]
     params: dict[Insurance | None, Any]
-    nhsa: dict[Insurance, str | None]
+    nhsa: dict[Insurance, str]  # fund code (fund_pay_type) per insurance
     seed: str | None = None
     # compiled conditions (None = anyone)
     _cats: frozenset | None = None

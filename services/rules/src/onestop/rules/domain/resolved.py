@@ -13,7 +13,7 @@ from onestop.contracts.enums import FeeClass, Insurance
 from onestop.contracts.quote import PolicyRef
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.rules.domain.calculators import PARAMS, Ratio
-from onestop.rules.domain.payer import NHSA_CODES, ResolvedPayer, in_period
+from onestop.rules.domain.payer import ResolvedPayer, fund_codes, in_period
 from onestop.rules.domain.plans import Plans
 from onestop.rules.domain.policy import (
     CatalogueEntry,
@@ -95,8 +95,7 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         for j, r in enumerate(p.replaces or []):
             if r not in all_ids or r == p.id:
                 errors.append(PolicyError(file, f"{at}.replaces[{j}]", f"no other payer {r!r} to replace"))
-        codes = dict(NHSA_CODES.get(p.id, {}))
-        nhsa: dict[Insurance, str | None] = {ins: p.nhsa_code or codes.get(ins) for ins in Insurance}
+        nhsa = fund_codes(p.id, p.fund_pay_type or p.nhsa_code)
         rp = ResolvedPayer.make(id=p.id, name=p.name or p.id, agency=p.agency or "", kind=p.kind,
                                 path=f"payers.{p.id}", conditions=p.when or Conditions(),
                                 replaces=frozenset(p.replaces or ()), params=params, nhsa=nhsa,
