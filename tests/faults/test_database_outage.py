@@ -12,6 +12,7 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import text
 
 from onestop.cli.embedded import EmbeddedPostgres
 from onestop.common.migrations import ensure_database
@@ -20,6 +21,7 @@ from onestop.identity.app import create_app as identity_app
 from onestop.identity.settings import Settings as IdentitySettings
 from onestop.identity.store import migrate
 from onestop.rules.app import create_app as rules_app
+
 from .test_policy_outbox import applied, inbox_rows, publish, wait_for
 
 OUTAGE_S = 90.0  # longer than the old give-up (max_deliver=50 x ~1 s)
@@ -77,7 +79,6 @@ async def test_database_down_90_s_loses_no_event_and_applies_each_once(own_pg, s
         info = await identity.state.runtime.js.consumer_info("ONESTOP_RULES", "identity-policy")
         assert info.num_ack_pending == 0 and info.num_pending == 0
         async with identity.state.runtime.db.transaction() as s:
-            from sqlalchemy import text
             assert (await s.execute(text("SELECT count(*) FROM parked_event"))).scalar_one() == 0
 
 

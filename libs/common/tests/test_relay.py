@@ -155,8 +155,8 @@ async def test_retention_purges_old_published_rows_inbox_ids_and_keys_after_thei
         await s.execute(text("UPDATE outbox SET parked_at = :t WHERE event_id = :e"),
                         {"t": now - timedelta(days=400), "e": parked})
         for consumer, age in (("old", s_.inbox_retention_days + 1), ("recent", s_.inbox_retention_days - 1)):
-            await s.execute(text("INSERT INTO inbox (consumer, event_id, type, processed_at) VALUES (:c, 'e', 't', :t)"),
-                            {"c": consumer, "t": now - timedelta(days=age)})
+            await s.execute(text("INSERT INTO inbox (consumer, event_id, type, processed_at) "
+                                 "VALUES (:c, 'e', 't', :t)"), {"c": consumer, "t": now - timedelta(days=age)})
         for key, age in (("old", s_.idempotency_ttl_days + 1), ("recent", s_.idempotency_ttl_days - 1)):
             await s.execute(text("INSERT INTO idempotency_key (subject, key, request_hash, status_code, response, "
                                  "created_at) VALUES ('s', :k, 'h', 201, '{}', :t)"),
