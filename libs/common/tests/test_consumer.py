@@ -197,3 +197,32 @@ async def test_a_consumer_waiting_for_another_services_stream_is_waiting_not_dow
         await asyncio.sleep(0.5)
         r = await client.get("/readyz")
         assert r.status_code == 200 and r.json()["consumers"][0]["state"] == "waiting"
+
+
+async def test_a_failed_ack_does_not_kill_the_consumer(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from nats.aio.msg import Msg
+
+    real_ack, failed = Msg.ack, []
+
+    async def ack_failing_once(self):  # type: ignore[no-untyped-def]
+        if not failed:  # NATS away at the moment of the first ack
+            failed.append(self.subject)
+            raise nats.errors.ConnectionClosedError
+        return await real_ack(self)
+
+    monkeypatch.setattr(Msg, "ack", ack_failing_once)
+    app = consumer_app(settings, {KNOWN})
+    async with running(app) as client:
+        nc = await nats.connect(settings.nats_url)
+        js = nc.jetstream()
+        ids = []
+        for plan in ("A1", "A2"):
+            event_id, body = envelope_bytes(overdue(plan).model_dump(mode="json"), subject=plan)
+            ids.append(event_id)
+            await js.publish("onestop.ledger.repayment.overdue.150000.150200.150222", body,
+                             headers={"Nats-Msg-Id": event_id})
+        await nc.close()
+        await until(lambda: _has(app, ids[1]))  # the consumer went on after the failed ack
+        assert failed and [e for _, e in await effects(app)] == ids
+        consumer = (await client.get("/readyz")).json()["consumers"][0]
+        assert (consumer["state"], consumer["restarts"]) == ("running", 0)
