@@ -20,7 +20,7 @@ from onestop.common.errors import NotFound
 from onestop.common.inbox import Inbox
 from onestop.common.service_app import Runtime, build_app
 from onestop.common.settings import ServiceSettings
-from onestop.common.testing import running
+from onestop.common.testing import eventually, running
 from onestop.contracts.events.base import Envelope, stream_name
 from onestop.contracts.events.ledger import RepaymentOverdue
 from onestop.ledger.store.tables import metadata
@@ -77,15 +77,6 @@ async def effects(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
         return [tuple(r) for r in (await s.execute(text("SELECT plan_id, event_id FROM test_effect ORDER BY seq")))]
 
 
-async def until(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
 async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_retries(settings) -> None:  # type: ignore[no-untyped-def]
     known = {KNOWN}
     app = consumer_app(settings, known)
@@ -114,7 +105,7 @@ async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_re
         async def settled() -> bool:
             page = (await client.get("/v1/parked-events", headers=op)).json()
             return len(page["items"]) == 4 and len(await effects(app)) == 2
-        await until(settled)
+        await eventually(settled)
         assert await effects(app) == [("P2", sent["p2"]), ("P5", sent["p5_newer"])]
 
         first = (await client.get("/v1/parked-events", params={"limit": 3}, headers=op)).json()
@@ -158,7 +149,7 @@ async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_re
         js = nc.jetstream()
         await send("p1_later", overdue("P1").model_dump(mode="json"), "P1")
         await nc.close()
-        await until(lambda: _has(app, sent["p1_later"]))
+        await eventually(lambda: _has(app, sent["p1_later"]))
         open_rows = (await client.get("/v1/parked-events", headers=op)).json()["items"]
         assert {r["event_id"] for r in open_rows} == {sent["p3_v2"], sent["p4_invalid"]}
 
@@ -170,6 +161,9 @@ async def _has(app, event_id: str) -> bool:  # type: ignore[no-untyped-def]
 async def test_readyz_names_each_consumer_and_is_not_ready_while_one_is_dead(settings) -> None:  # type: ignore[no-untyped-def]
     app = consumer_app(settings, {KNOWN})
     async with running(app) as client:
+        async def started() -> bool:
+            return (await client.get("/readyz")).json()["consumers"][0]["state"] == "running"
+        await eventually(started)
         ready = await client.get("/readyz")
         assert ready.status_code == 200
         [consumer] = ready.json()["consumers"]
@@ -185,7 +179,7 @@ async def test_readyz_names_each_consumer_and_is_not_ready_while_one_is_dead(set
             state = r.json()["consumers"][0]["state"]
             seen.append((r.status_code, state))
             return (503, "down") in seen and (r.status_code, state) == (200, "running")
-        await until(down_then_back, timeout=30)
+        await eventually(down_then_back, timeout=30)
         assert (await client.get("/readyz")).json()["consumers"][0]["restarts"] == 1
         info = await js.consumer_info(stream_name("ledger"), "test-ledger")  # re-created, without a delivery limit
         assert info.config.max_deliver == -1
@@ -222,7 +216,7 @@ async def test_a_failed_ack_does_not_kill_the_consumer(settings, monkeypatch) ->
             await js.publish("onestop.ledger.repayment.overdue.150000.150200.150222", body,
                              headers={"Nats-Msg-Id": event_id})
         await nc.close()
-        await until(lambda: _has(app, ids[1]))  # the consumer went on after the failed ack
+        await eventually(lambda: _has(app, ids[1]))  # the consumer went on after the failed ack
         assert failed and [e for _, e in await effects(app)] == ids
         consumer = (await client.get("/readyz")).json()["consumers"][0]
         assert (consumer["state"], consumer["restarts"]) == ("running", 0)

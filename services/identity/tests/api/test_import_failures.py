@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from identity_api_helpers import auth, csv_bytes, fresh_ids, row, upload
 from sqlalchemy import text
 
