@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from onestop.contracts.enums import Category, Disability, HospitalLevel, Household, Insurance
+from onestop.contracts.regions import region_matches, region_within
 from onestop.contracts.treat_first import AdmissionGroup, TreatFirstRule
 from onestop.identity.domain.eligibility import (
     REASONS_ZH,
@@ -16,8 +17,6 @@ from onestop.identity.domain.eligibility import (
     PersonSnapshot,
     Status,
     decide,
-    region_matches,
-    region_within,
 )
 
 ON = date(2026, 3, 10)

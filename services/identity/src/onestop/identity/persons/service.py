@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from onestop.common.auth import Principal, region_within, require_role
+from onestop.common.auth import Principal, require_role
 from onestop.common.clock import today
 from onestop.common.errors import Forbidden, InvalidInput, NotFound, field_error
 from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Category, Disability, Household, Insurance, Role
+from onestop.contracts.regions import region_within
 from onestop.identity.domain import id_number as idn
 from onestop.identity.domain.eligibility import BlacklistEntry, Enrolment, PersonSnapshot, Status, decide
 from onestop.identity.domain.pii import PiiCipher
