@@ -18,9 +18,9 @@ from onestop.common.clock import now, today
 from onestop.common.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Role
-from onestop.contracts.regions import scope_region
 from onestop.contracts.events.identity import CreditChanged
 from onestop.contracts.events.ledger import RepaymentOverdue
+from onestop.contracts.regions import scope_region
 from onestop.identity.domain import id_number as idn
 from onestop.identity.domain.pii import PiiCipher
 from onestop.identity.rules_client import RuleBook

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from onestop.contracts.regions import region_within
 from onestop.identity.domain import registers as reg
 from onestop.identity.domain.changes import EnrolmentFact, Incoming, StatusFact
-from onestop.contracts.regions import region_within
 from onestop.identity.domain.pii import PiiCipher
 
 # Names are compared through a keyed hash, never decrypted for it; the prefix keeps it apart from ID tags.

@@ -42,11 +42,12 @@ SNAPSHOT_SELECT = """
   FROM person p LEFT JOIN person_profile pr ON pr.person_id = p.person_id AND pr.superseded_at IS NULL
   WHERE p.id_index = $1"""
 
-# The read and its audit row (one whether or not the person is known: person_id NULL for an unknown one).
+# The read and its audit row (one whether or not the person is known: person_id NULL for an unknown one, whose
+# number is recorded by its blind index $1, never in clear), naming the hospital asked about ($6).
 _AUDITED = f"""
 WITH snap AS ({SNAPSHOT_SELECT}),
-     audit AS (INSERT INTO access_audit (subject, role, person_id, endpoint, detail)
-               SELECT $2, $3, (SELECT person_id FROM snap), $4, $5)
+     audit AS (INSERT INTO access_audit (subject, role, person_id, endpoint, detail, id_index, hospital_code)
+               SELECT $2, $3, (SELECT person_id FROM snap), $4, $5, $1, $6)
 SELECT person_id::text AS person_id, id_cipher, domicile_region, household, civil_servant, disability,
        statuses, enrolments, blacklist
 FROM snap"""
@@ -84,11 +85,11 @@ class ReadPool:
         return cls(pool)
 
     async def snapshot_audited(self, id_index: str, *, subject: str, role: str, endpoint: str,
-                               detail: str | None) -> dict[str, Any] | None:
+                               detail: str | None, hospital_code: str | None = None) -> dict[str, Any] | None:
         """The person's current facts (None if unknown), with the access-audit row committed in the same statement."""
         try:
             async with self._pool.acquire() as conn:
-                row = await conn.fetchrow(_AUDITED, id_index, subject, role, endpoint, detail)
+                row = await conn.fetchrow(_AUDITED, id_index, subject, role, endpoint, detail, hospital_code)
         except _DOWN as exc:
             raise Unavailable("the database is unavailable", dependency="database") from exc
         return None if row is None else snapshot_dict(row)
