@@ -19,7 +19,8 @@ async def test_a_read_while_the_publication_commits_does_not_keep_the_old_rule(i
     book = runtime.extras["rulebook"]
     assert await book.rule(REGION, ON) is None  # cached: no policy covers the county
     rule = TreatFirstRule(region_code=REGION, valid_from=date(2026, 1, 1), seed="test",
-                          groups=[AdmissionGroup(id="all_poor", name_zh="贫困人口", categories=["registered_poor"], seed="test")])
+                          groups=[AdmissionGroup(id="all_poor", name_zh="贫困人口", categories=["registered_poor"],
+                                                 seed="test")])
     event = PolicyPublished(policy_id="test-120101", version=1, region_code=REGION, valid_from=date(2026, 1, 1),
                             published_at=datetime.now(UTC), published_by="operator:test", treat_first=rule)
     envelope = Envelope.wrap(event, source="/onestop/rules", time=datetime.now(UTC))

@@ -66,10 +66,17 @@ class Enrolment:
 
 @dataclass(frozen=True, slots=True)
 class BlacklistEntry:
-    """A credit blacklist decision, made by an operator of `region_code`; `active` until lifted."""
+    """A credit blacklist decision, made by an operator of `region_code`: in force from `since` (the day of the
+    decision) until the day before `until` (the day it was lifted); None = open-ended."""
 
     region_code: str
     active: bool = True
+    since: date | None = None
+    until: date | None = None
+
+    def active_on(self, on: date) -> bool:
+        """True if the blacklisting is in force on this date."""
+        return self.active and (self.since is None or self.since <= on) and (self.until is None or on < self.until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,9 +253,9 @@ def _ordered(categories: Iterable[Category]) -> tuple[Category, ...]:
     return tuple(c for c in Category if c in wanted)
 
 
-def is_blacklisted(person: PersonSnapshot, rule: TreatFirstRule, hospital: Hospital) -> bool:
-    """True if an active blacklist entry reaches this hospital within the rule's blacklist scope."""
-    return any(e.active and region_matches(rule.blacklist_scope, e.region_code, hospital.region_code)
+def is_blacklisted(person: PersonSnapshot, rule: TreatFirstRule, hospital: Hospital, on: date) -> bool:
+    """True if a blacklisting in force on `on` reaches this hospital within the rule's blacklist scope."""
+    return any(e.active_on(on) and region_matches(rule.blacklist_scope, e.region_code, hospital.region_code)
                for e in person.blacklist)
 
 
@@ -261,7 +268,7 @@ def decide(person: PersonSnapshot | None, rule: TreatFirstRule, hospital: Hospit
     # Most recent enrolment first: it decides when several are equally good.
     enrolments = sorted((e for e in person.enrolments if e.active_on(on)), key=lambda e: e.valid_from,
                         reverse=True)
-    blacklisted = is_blacklisted(person, rule, hospital)
+    blacklisted = is_blacklisted(person, rule, hospital, on)
     active_categories = _ordered(s.category for s in active)
     if not active and not enrolments:
         reasons = [_reason("not_on_register")] + ([_reason("blacklisted", rule)] if blacklisted else [])

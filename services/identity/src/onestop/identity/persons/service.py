@@ -49,7 +49,8 @@ def snapshot_of(row: dict[str, Any]) -> PersonSnapshot:
         household=Household(row["household"]) if row["household"] else None,
         civil_servant=row["civil_servant"],
         disability=Disability(row["disability"]) if row["disability"] else None,
-        blacklist=tuple(BlacklistEntry(r) for r in row["blacklist"]),
+        blacklist=tuple(BlacklistEntry(region, since=_d(since), until=_d(until))
+                        for region, since, until in row["blacklist"]),
     )
 
 

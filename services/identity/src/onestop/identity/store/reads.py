@@ -30,15 +30,20 @@ from pydantic_core import from_json
 
 from onestop.common.errors import Unavailable
 
-# The person's current profile, statuses, enrolments and blacklist regions.
+# The person's current profile, statuses, enrolments and blacklistings: [region, from, until] (dates in Shanghai,
+# until = the day it was lifted), so a decision for another date than today sees the blacklist of that date.
 SNAPSHOT_SELECT = """
   SELECT p.person_id, p.id_cipher, pr.domicile_region, pr.household, pr.civil_servant, pr.disability,
     (SELECT coalesce(json_agg(json_build_array(s.category, s.valid_from, s.valid_to, s.subgroup, s.source)), '[]')
        FROM person_status s WHERE s.person_id = p.person_id AND s.superseded_at IS NULL) AS statuses,
     (SELECT coalesce(json_agg(json_build_array(e.scheme, e.region_code, e.valid_from, e.valid_to)), '[]')
        FROM insurance_enrolment e WHERE e.person_id = p.person_id AND e.superseded_at IS NULL) AS enrolments,
-    (SELECT coalesce(json_agg(c.region_code), '[]') FROM credit_case c
-       WHERE c.person_id = p.person_id AND c.state = 'blacklisted') AS blacklist
+    (SELECT coalesce(json_agg(json_build_array(c.region_code, b.since, b.until)), '[]')
+       FROM credit_case c CROSS JOIN LATERAL (
+         SELECT (min(e.at) FILTER (WHERE e.state = 'blacklisted') AT TIME ZONE 'Asia/Shanghai')::date AS since,
+                (min(e.at) FILTER (WHERE e.state = 'lifted') AT TIME ZONE 'Asia/Shanghai')::date AS until
+         FROM credit_case_event e WHERE e.case_id = c.case_id) b
+       WHERE c.person_id = p.person_id AND c.state IN ('blacklisted', 'lifted')) AS blacklist
   FROM person p LEFT JOIN person_profile pr ON pr.person_id = p.person_id AND pr.superseded_at IS NULL
   WHERE p.id_index = $1"""
 
