@@ -4,8 +4,8 @@
 `QuoteResult` is the payer waterfall with its trace (DESIGN §5, §9). Money is int fen inside and
 a yuan string ("1234.50") on the wire; ratios are decimal strings.
 
-`Accumulators` is the person's year-to-date state for one calendar year (of the discharge date)
-as the ledger keeps it; a quote answers an `AccumulatorDelta` that the ledger applies with
+`Accumulators` is the person's year-to-date state for one calendar year (of the discharge date; for
+a part of a stay, of the part's end) as the ledger keeps it; a quote answers an `AccumulatorDelta` that the ledger applies with
 `apply_delta` under a per-person-per-year lock, and a reversal applies `negate(delta)`.
 """
 
@@ -172,11 +172,13 @@ class Accumulators(_Strict):
     a missing key means zero, and zero entries are dropped so equal states compare equal.
 
     - `paid`: what each fund paid this year (the annual caps, 封顶线, are checked against it);
-    - `deductible_paid`: the deductibles (起付线) the person bore this year, per payer;
+    - `deductible_paid`: the deductibles (起付线) the person bore this year, per payer; a payer whose
+      deductible is yearly (`deductible_basis: per_year`, 年度起付线) charges only what is left of it;
     - `cumulative_self_pay`: the cumulative in-scope self-pay each `tiers` payer counted
       (critical illness: 大病保险年度累计合规自付), its threshold and segments are over this sum;
     - `stays`: stays quoted this year per stay kind and hospital level (a later inpatient stay
-      at the same level waives the basic deductible of the poor, 003 二(三)1);
+      at the same level waives the basic deductible of the poor, 003 二(三)1); a stay settled in
+      parts counts once, by its first part, in its admission year;
     - `grants_used`: one-off grants received this year, per payer (charity: at most once).
     """
 
