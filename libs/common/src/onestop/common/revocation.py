@@ -112,9 +112,16 @@ class RevocationList:
 
 
 async def open_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
-    """The revocation bucket, created on first use (by a service starting or by the CLI)."""
+    """The revocation bucket, created on first use (by a service starting or by the CLI); raised to `replicas`
+    when a replica asks for more than it has (a one-replica worker may have started first)."""
     try:
-        return await js.key_value(BUCKET)
+        kv = await js.key_value(BUCKET)
+        if replicas > 1:
+            info = await js.stream_info(f"KV_{BUCKET}")
+            if (info.config.num_replicas or 1) < replicas:
+                info.config.num_replicas = replicas
+                await js.update_stream(info.config)
+        return kv
     except BucketNotFoundError:
         return await js.create_key_value(bucket=BUCKET, history=1, replicas=replicas,
                                          description="revoked onestop tokens (onestop token revoke)")
