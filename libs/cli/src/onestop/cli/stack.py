@@ -63,21 +63,24 @@ class Stack:
                     f"port {port} for the {name} service is already taken: stop what uses it "
                     f"(`ss -ltnp | grep {port}`) and run again"
                 )
-        # The issuer's private key is `onestop token`'s alone: never in a service's environment.
-        env = {k: v for k, v in os.environ.items() if k != "ONESTOP_ISSUER_KEY"}
-        env.update(DATABASE_URL=self.database_url, NATS_URL=self.nats_url)
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for name, port in ports.items():
             out = (logs / f"{name}.log").open("ab")
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "onestop.cli.main", "serve", name, "--host", self.host, "--port", str(port)],
-                env={**env, **self.keys.service_env(name)}, stdout=out, stderr=subprocess.STDOUT,
+                env=self.service_env(name), stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         urls = {name: f"http://{self.host}:{port}" for name, port in ports.items()}
         self._wait_ready(urls, logs)
         return urls
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """A service's environment: ours, the servers' URLs and its keys (the issuer's private key is
+        `onestop token`'s alone: never in a service's environment)."""
+        env = {k: v for k, v in os.environ.items() if k != "ONESTOP_ISSUER_KEY"}
+        return {**env, "DATABASE_URL": self.database_url, "NATS_URL": self.nats_url, **self.keys.service_env(name)}
 
     def _wait_ready(self, urls: dict[str, str], logs: Path, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
