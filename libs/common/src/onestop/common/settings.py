@@ -103,6 +103,14 @@ class ServiceSettings(ConnectionSettings, TokenSettings):
     relay_interval_s: float = 0.2
     relay_hold_max_s: float = Field(600.0, gt=0, description="longest a bulk import may pause the outbox relay")
     idempotency_ttl_days: int = Field(7, ge=7)
+    # issue 10: consumers never give up on a transient failure; retention windows of the platform tables
+    consumer_park_after: int = Field(3, ge=1, le=100, description="attempts before an event that cannot be "
+                                     "applied (invalid payload, unknown version, domain error) is parked")
+    consumer_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest pause between two attempts "
+                                        "of an event while the database or a dependency is unavailable")
+    outbox_retention_hours: float = Field(72.0, ge=1, description="published outbox rows are purged after this")
+    inbox_retention_days: int = Field(90, ge=7, description="processed event ids are kept this long; longer "
+                                      "than any redelivery (the streams' dedupe window is 2 minutes)")
 
     @field_validator("issuer_public_keys", "service_public_keys", mode="before")
     @classmethod

@@ -25,6 +25,9 @@ class Settings(ServiceSettings):
     pii_index_key: str = Field(description="ONESTOP_PII_INDEX_KEY: HMAC key of the blind index (base64, >= 32 bytes)")
     rules_url: str = Field("http://127.0.0.1:8003", description="ONESTOP_RULES_URL: the rules service")
     import_batch_rows: int = Field(2000, ge=100, le=50_000, description="rows per import transaction")
+    import_max_bytes: int = Field(
+        512 * 1024 * 1024, ge=1024, description="ONESTOP_IMPORT_MAX_BYTES: the largest register upload accepted; "
+        "a larger one is refused with 413 (a million-row CSV is ~120 MB)")
     read_pool_size: int = Field(8, ge=1, le=100, description="connections of eligibility's audited-read pool")
     audit_synchronous_commit: Literal["off", "local", "remote_write", "on", "remote_apply"] = Field(
         "off", description="ONESTOP_AUDIT_SYNCHRONOUS_COMMIT: PostgreSQL's synchronous_commit for the eligibility "

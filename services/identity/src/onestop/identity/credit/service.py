@@ -116,11 +116,10 @@ async def open_from_overdue(runtime: Runtime, session: AsyncSession, event: Repa
     try:
         person_id = str(uuid.UUID(event.person_ref))
     except ValueError:
-        log.warning("overdue_for_unknown_person", plan_id=event.plan_id)
-        return
-    if await persons.get(session, person_id) is None:
-        log.warning("overdue_for_unknown_person", plan_id=event.plan_id)
-        return
+        person_id = None
+    if person_id is None or await persons.get(session, person_id) is None:
+        # a domain error, not a silent drop: the consumer parks the event for an operator (GET /v1/parked-events)
+        raise NotFound(f"the overdue event of plan {event.plan_id} names a person identity does not know")
     reason = (f"还款计划逾期{event.days_overdue}天，逾期金额{event.overdue_amount}元（{event.hospital_code}），"
               "疑似恶意逃费，待入户核实")
     scope = await _scope(runtime, event.region_code)

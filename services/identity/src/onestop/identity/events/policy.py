@@ -13,7 +13,7 @@ from onestop.identity.store import rules_cache
 
 def make_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
     async def on_policy_published(session: AsyncSession, envelope: Envelope) -> None:
-        event = PolicyPublished.model_validate(envelope.data)
+        event = PolicyPublished.read(envelope.data)
         await rules_cache.record_rule(
             session,
             region_code=event.region_code,

@@ -21,23 +21,10 @@ from onestop.contracts.quote import (
     TraceStep,
 )
 from onestop.rules.domain.calculators import pct, yuan
-from onestop.rules.domain.plans import PayerPlan, Result
+from onestop.rules.domain.plans import PayerPlan, Step
 from onestop.rules.domain.resolved import ResolvedPolicy
 
 _B, _C = FeeClass.B, FeeClass.C
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _mk(cls, kw):
-    """model_construct without its per-call overhead: `kw` must hold every field (hot path only)."""
-    obj = _new(cls)
-    _set(obj, "__dict__", kw)
-    _set(obj, "__pydantic_fields_set__", set(kw))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
-
 
 _ZERO4 = Decimal("0.0000")
 _EFF: dict[int, Decimal] = {}
@@ -124,7 +111,7 @@ def classify(rp: ResolvedPolicy, lines: Iterable[_Line], unknown: Unknown | None
 
 
 def _ts(code: str, lines: list[str], text_zh: str) -> TraceStep:
-    return _mk(TraceStep, {"code": code, "lines": lines, "text_zh": text_zh})
+    return TraceStep.model_construct(code=code, lines=lines, text_zh=text_zh)
 
 
 def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, lines: Iterable[_Line],
@@ -141,7 +128,7 @@ def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, lines: Iterable[_Line]
 
 
 def _waterfall(rp: ResolvedPolicy, person: Person, stay: Stay, acc: Accumulators, total: int, scope: int,
-               steps: list[TraceStep] | None) -> tuple[list[tuple[PayerPlan, Result]], int]:
+               steps: list[TraceStep] | None) -> tuple[list[tuple[PayerPlan, Step]], int]:
     """Every applicable payer in the policy's order: ([(payer plan, its step)], self_pay).
 
     The one place the money of a quote is computed: the full quote and the simulation replay both
@@ -169,11 +156,11 @@ def _waterfall(rp: ResolvedPolicy, person: Person, stay: Stay, acc: Accumulators
     for q in applicable:
         if q.base_scope:
             r = q.step(scope_left, rem, total, person, acc, tilted, explain)
-            scope_left -= r[0]
+            scope_left -= r.amount
         else:
             r = q.step(rem, rem, total, person, acc, tilted, explain)
-            scope_left = max(0, scope_left - r[0])
-        rem -= r[0]
+            scope_left = max(0, scope_left - r.amount)
+        rem -= r.amount
         out.append((q, r))
     return out, rem
 
@@ -187,7 +174,7 @@ def replay(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, Decimal, li
     bill = _bill(rp, person, stay, req.lines)
     total = bill[1]
     payers, self_pay = _waterfall(rp, person, stay, req.accumulators, total, bill[2], None)
-    return total, self_pay, _effective_ratio(total - self_pay, total), [(q.id, r[0]) for q, r in payers]
+    return total, self_pay, _effective_ratio(total - self_pay, total), [(q.id, r.amount) for q, r in payers]
 
 
 def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True) -> QuoteResult:
@@ -205,9 +192,9 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
                              f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准{yuan(pkg.price)}；"
                              f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。"))
     elif unknown and explain:
-        notes = [_mk(CatalogueNote, {
-            "code": code, "his_class": cls, "line_ids": [ln.line_id for ln in same],
-            "text_zh": f"{same[0].name}（{code}）不在医保目录中，{len(same)}条收费明细按医院上传的{cls}类计算"})
+        notes = [CatalogueNote.model_construct(
+            code=code, his_class=cls, line_ids=[ln.line_id for ln in same],
+            text_zh=f"{same[0].name}（{code}）不在医保目录中，{len(same)}条收费明细按医院上传的{cls}类计算")
             for (code, cls), same in unknown_lines.items()]
         steps.append(_ts("catalogue", [], f"{unknown}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
     out = total - scope
@@ -223,29 +210,30 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
     d_cum: dict[str, int] = {}
     d_grants: dict[str, int] = {}
     insurance = person.insurance
-    for q, (amount, base, ded, ratio, cap, left, borne, counted, grant, lines, text) in done:
-        pid = q.id
+    for q, r in done:
+        pid, amount = q.id, r.amount
         if amount:
             d_paid[pid] = amount
-        if borne:
-            d_ded[pid] = borne
-        if counted:
-            d_cum[pid] = counted
-        if grant:
-            d_grants[pid] = grant
-        trace = _mk(PayerTrace, {
-            "kind": q.kind, "base": base, "deductible": ded, "ratio": ratio, "cap": cap, "cap_left": left,
-            "amount": amount, "lines": list(lines), "nhsa_code": q.nhsa_code, "text_zh": text})
-        payers.append(_mk(PayerAmount, {"payer": pid, "name": q.name, "agency": q.agency, "amount": amount,
-                                        "trace": trace}))
+        if r.borne:
+            d_ded[pid] = r.borne
+        if r.counted:
+            d_cum[pid] = r.counted
+        if r.grants:
+            d_grants[pid] = r.grants
+        trace = PayerTrace.model_construct(
+            kind=q.kind, base=r.base, deductible=r.deductible, ratio=r.ratio, cap=r.cap, cap_left=r.cap_left,
+            amount=amount, lines=list(r.lines), nhsa_code=q.nhsa_code, text_zh=r.text)
+        payers.append(PayerAmount.model_construct(payer=pid, name=q.name, agency=q.agency, amount=amount,
+                                                  trace=trace))
     eff = _effective_ratio(total - self_pay, total)
     if explain:
         steps.append(_ts("self_pay", [], f"各项基金共支付{yuan(total - self_pay)}，个人自付{yuan(self_pay)}，"
                                          f"实际报销比例{pct(eff)}。"))
-    delta = _mk(AccumulatorDelta, {"paid": d_paid, "deductible_paid": d_ded, "cumulative_self_pay": d_cum,
-                                   "stays": {stay.kind: {stay.hospital_level: 1}}, "grants_used": d_grants})
-    return _mk(QuoteResult, {
-        "policy": rp.ref, "total": total, "itemised_total": itemised, "policy_scope": scope, "out_of_scope": out,
-        "class_c_amount": c_amt, "over_limit_amount": over, "copay_first_amount": pre, "payers": payers,
-        "self_pay": self_pay, "effective_ratio": eff, "trace": steps, "delta": delta, "catalogue_notes": notes,
-        "hosp_part_amt": hosp_part, "insurance": insurance})
+    delta = AccumulatorDelta.model_construct(
+        paid=d_paid, deductible_paid=d_ded, cumulative_self_pay=d_cum, stays={stay.kind: {stay.hospital_level: 1}},
+        grants_used=d_grants)
+    return QuoteResult.model_construct(
+        policy=rp.ref, total=total, itemised_total=itemised, policy_scope=scope, out_of_scope=out,
+        class_c_amount=c_amt, over_limit_amount=over, copay_first_amount=pre, payers=payers,
+        self_pay=self_pay, effective_ratio=eff, trace=steps, delta=delta, catalogue_notes=notes,
+        hosp_part_amt=hosp_part, insurance=insurance)
