@@ -100,6 +100,7 @@ async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_re
         await send("p4_invalid", {"plan_id": "P4", "type": OVERDUE}, "P4")
         newer = {**overdue("P5").model_dump(mode="json"), "added_in_v1_1": "tolerated"}  # a newer minor version
         await send("p5_newer", newer, "P5")
+        await js.publish("onestop.ledger.repayment.overdue.150000.150200.150222", b"not an envelope")
         await nc.close()
 
         async def settled() -> bool:
@@ -125,6 +126,7 @@ async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_re
         metrics = (await client.get("/metrics")).text
         assert 'onestop_parked_events{consumer="test-ledger",state="parked"} 3.0' in metrics
         assert 'onestop_parked_events{consumer="test-ledger",state="waiting"} 1.0' in metrics
+        assert 'onestop_events_unreadable_total{consumer="test-ledger"} 1.0' in metrics
         hospital = bearer("hospital", subject="hospital:H1", hospital_code="H1")
         assert (await client.get("/v1/parked-events", headers=hospital)).status_code == 403
 

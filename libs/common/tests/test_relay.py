@@ -17,7 +17,7 @@ from onestop.common.db import Database
 from onestop.common.housekeeping import sweep
 from onestop.common.idempotency import Idempotency
 from onestop.common.nats import ensure_stream
-from onestop.common.outbox import RELAY_LOCK, Outbox, OutboxRelay
+from onestop.common.outbox import RELAY_LOCK, Outbox, OutboxRelay, count_parked
 from onestop.common.settings import ServiceSettings
 from onestop.common.testing import settings_keys
 from onestop.contracts.events.rules import PolicyPublished
@@ -103,6 +103,7 @@ async def test_an_oversized_row_is_parked_and_holds_back_only_its_aggregate(env)
                                                               t.c.park_reason)))}
     assert rows[big].parked_at is not None and "max_payload" in rows[big].park_reason
     assert rows[after].published_at is None and rows[after].parked_at is None  # waits behind the parked one
+    assert await count_parked(env.db, metadata, "ledger") == 1  # onestop_outbox_parked_rows
     later = (await commit(env, event("B", 1)))[0]
     assert await relay.publish_pending() == 1
     assert (await stream_ids(env))[-1] == (later, "B@1")

@@ -25,7 +25,7 @@ from nats.js.errors import NotFoundError
 from onestop.common.db import Database
 from onestop.common.failures import UnknownVersion, is_transient
 from onestop.common.inbox import Handler, Inbox
-from onestop.common.metrics import CONSUMER_RESTARTS, EVENTS_RETRIED
+from onestop.common.metrics import CONSUMER_RESTARTS, EVENTS_RETRIED, EVENTS_UNREADABLE
 from onestop.common.nats import cancelling, wait_for_stream
 from onestop.common.parked import ParkedEvents, describe
 from onestop.contracts.events.base import Envelope
@@ -146,7 +146,8 @@ class StreamConsumer:
     async def _handle(self, msg: Any, behind: list[Any]) -> None:
         try:
             envelope = Envelope.model_validate(json.loads(msg.data))
-        except Exception:
+        except Exception:  # not an envelope at all: no id, no type to park it under; counted, never silent
+            EVENTS_UNREADABLE.labels(self.durable).inc()
             log.error("event_unreadable", consumer=self.durable, subject=msg.subject)
             await _settle(msg.term, self.durable)
             return
