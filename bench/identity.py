@@ -99,6 +99,8 @@ def _serve(ctx: Context, service: str, port: int, workers: int = 1, **env: str) 
 
 
 def _token() -> str:
+    # An operator token: identity's per-token rate limit (ONESTOP_RATE_LIMIT_PER_MINUTE) counts only hospital and
+    # bureau tokens, so the load measures the service, not the limit (test_read_scopes checks operators pass).
     return mint("operator", subject="operator:bench")  # signed with this run's own keys (key_env)
 
 

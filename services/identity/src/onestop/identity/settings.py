@@ -28,6 +28,15 @@ class Settings(ServiceSettings):
     import_max_bytes: int = Field(
         512 * 1024 * 1024, ge=1024, description="ONESTOP_IMPORT_MAX_BYTES: the largest register upload accepted; "
         "a larger one is refused with 413 (a million-row CSV is ~120 MB)")
+    hospital_person_window_days: int = Field(
+        90, ge=1, le=3650, description="ONESTOP_HOSPITAL_PERSON_WINDOW_DAYS: a hospital reads GET /v1/persons/{id} "
+        "only for persons it checked eligibility for within this many days (otherwise 404)")
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="ONESTOP_RATE_LIMIT_PER_MINUTE: requests a minute one hospital or bureau token may "
+        "send to this process (a token bucket; 0 = no limit); beyond it 429 with Retry-After. service, operator "
+        "and payer tokens are not limited")
+    rate_limit_burst: int = Field(60, ge=1, description="ONESTOP_RATE_LIMIT_BURST: requests such a token may send "
+                                  "at once before the per-minute rate applies")
     read_pool_size: int = Field(8, ge=1, le=100, description="connections of eligibility's audited-read pool")
     audit_synchronous_commit: Literal["off", "local", "remote_write", "on", "remote_apply"] = Field(
         "off", description="ONESTOP_AUDIT_SYNCHRONOUS_COMMIT: PostgreSQL's synchronous_commit for the eligibility "
