@@ -101,7 +101,7 @@ async def open_by_operator(runtime: Runtime, principal: Principal, session: Asyn
                            region_code: str, reason: str) -> tuple[int, dict[str, Any]]:
     """An operator reports a suspected malicious default for a person given by ID number."""
     try:
-        number = idn.normalize(id_number)
+        number = idn.normalize(id_number, today=today())
         idn.check_region_code(region_code)
     except idn.InvalidIdNumber as exc:
         raise InvalidInput(f"invalid {exc.field}", errors=[field_error(exc.field, exc.reason)]) from None
