@@ -27,7 +27,7 @@ def test_a_step_is_named(registry, mk):
 
     req = mk(categories=["registered_poor"], lines=[(A, "A", "1000.00")])
     rp = registry.resolve(req.region_code, req.date)
-    done, _ = _waterfall(rp, req.person, req.stay, req.accumulators, 100000, 100000, None)
+    done, _ = _waterfall(rp, req, 100000, 100000, None)
     q, step = done[0]
     assert isinstance(step, Step) and q.id == "basic"
     assert (step.amount, step.deductible, step.borne) == (68000, 15000, 15000)  # (1000 − 150) × 80%

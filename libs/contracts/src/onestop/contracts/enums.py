@@ -52,6 +52,7 @@ class Role(StrEnum):
     bureau = "bureau"
     payer = "payer"
     operator = "operator"
+    service = "service"  # one service calling another, with its own key (onestop.common.tokens)
     credit_feed = "credit_feed"  # 司法/金融/征信 (004 二(四)): resolves a credit-feed entry's person, nothing else
 
 

@@ -52,15 +52,28 @@ class Step(NamedTuple):
     text: str  # the sentence; "" when unexplained
 
 
+class Turn(NamedTuple):
+    """What a quote tells every payer step beyond the bill and the accumulators."""
+
+    tilted: bool  # the tilts cover the person
+    carried: dict[str, int]  # per payer, the per-stay deductible the stay's earlier parts bore (中途结算)
+    counted: int  # 1 when the accumulators' stays already count this stay (a later part in its admission year)
+
+
+NO_CARRY: dict[str, int] = {}
+WHOLE = Turn(False, NO_CARRY, 0)
+
+
 class Variant(NamedTuple):
-    """A deductible_ratio_cap row as one tilt leaves it: deductible, ratio (and as ints), lines, sentence."""
+    """A deductible_ratio_cap row as one tilt leaves it: deductible, ratio (and as ints), lines, and the
+    sentence after the deductible."""
 
     deductible: int
     ratio: Decimal
     num: int
     den: int
     lines: tuple[str, ...]
-    mid: str
+    after: str
 
 
 class TierVariant(NamedTuple):
@@ -95,7 +108,7 @@ class PayerPlan:
     """One payer at one (insurance, kind, level); `step` is its arithmetic and sentence."""
 
     __slots__ = ("payer", "id", "name", "agency", "kind", "nhsa_code", "base_scope", "personal", "cap",
-                 "cap_text", "lines", "where")
+                 "cap_text", "lines", "where", "yearly", "each_part")
 
     def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel
                  ) -> None:
@@ -107,6 +120,17 @@ class PayerPlan:
         self.cap_text = f"（已达年度封顶线{yuan(self.cap)}）" if self.cap else ""
         self.lines: tuple[str, ...] = (p.path,)
         self.where = f"在{LEVEL_ZH[level]}{KIND_ZH[kind]}"
+        self.yearly = getattr(params, "deductible_basis", "per_stay") == "per_year"
+        self.each_part = getattr(params, "part_deductible", "once_per_stay") == "each_part"
+
+    def _deductible(self, ded: int, acc: Accumulators, turn: Turn) -> tuple[int, str]:
+        """The deductible still to bear, and its name in the sentence: a yearly one less what the year
+        bore (deductible_paid), a per-stay one less what the stay's earlier parts bore."""
+        if self.yearly:
+            before = acc.deductible_paid.get(self.id, 0)
+            return (max(0, ded - before), "本年剩余起付线") if before else (ded, "年度起付线")
+        before = 0 if self.each_part else turn.carried.get(self.id, 0)
+        return (max(0, ded - before), "本次住院剩余起付线") if before else (ded, "起付线")
 
     def _left(self, acc: Accumulators) -> int | None:
         cap = self.cap
@@ -115,7 +139,7 @@ class PayerPlan:
     def _cap_note(self, amount: int, left: int | None) -> str:
         return self.cap_text if left is not None and amount == left else ""
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
         """What this payer pays of `base` (`rem`: all left unpaid, `total`: the bill)."""
         raise NotImplementedError
@@ -131,7 +155,7 @@ class _Nothing(PayerPlan):
         super().__init__(p, params, ins, kind, level)
         self.text = text.format(name=p.name, where=self.where)
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
         return Step(0, base, 0, None, None, None, 0, 0, 0, self.lines, self.text if explain else "")
 
@@ -154,12 +178,13 @@ class _DeductibleRatio(PayerPlan):
         self.repeat, self.disabled, self.halved = deductible_tilts(t, self.id, ded, kind, level)
         return [ded, 0 if self.repeat else None, 0 if self.disabled is not None else None, self.halved]
 
-    def _variant_for(self, person: Person, acc: Accumulators, tilted: bool) -> Any:
-        """The variant for this person: a waiver beats the halving (tilts)."""
+    def _variant_for(self, person: Person, acc: Accumulators, turn: Turn) -> Any:
+        """The variant for this person: a waiver beats the halving (tilts). A stay counts once for the
+        repeat-stay waiver: a later part does not waive on its own earlier part."""
         t = self.tilted
-        if not tilted or t is None:
+        if not turn.tilted or t is None:
             return self.untilted
-        if self.repeat and acc.stays.get(_INPATIENT, {}).get(self.level, 0) >= 1:
+        if self.repeat and acc.stays.get(_INPATIENT, {}).get(self.level, 0) > turn.counted:
             return t.repeat_stay
         disabled = self.disabled
         if disabled is not None and person.disability in disabled:
@@ -184,18 +209,23 @@ class _DeductibleRatio(PayerPlan):
     @staticmethod
     def _variant(ded: int, ratio: Decimal, lines: tuple[str, ...]) -> Variant:
         num, den = _nd(ratio)
-        return Variant(ded, ratio, num, den, lines,
-                       f"，扣除起付线{yuan(ded)}后按{pct(ratio)}报销{_tilt_note(lines)}，支付")
+        return Variant(ded, ratio, num, den, lines, f"后按{pct(ratio)}报销{_tilt_note(lines)}，支付")
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
-        v: Variant = self._variant_for(person, acc, tilted)
+        v: Variant = self._variant_for(person, acc, turn)
         ded, num, den = v.deductible, v.num, v.den
+        label = "起付线"
+        if ded and (self.yearly or turn.carried):
+            ded, label = self._deductible(ded, acc, turn)
         left = self._left(acc)
         amount = (2 * (base - ded) * num + den) // (2 * den) if base > ded else 0  # = mul, base − ded > 0
         if left is not None and amount > left:
             amount = left
-        text = f"{self.head}{yuan(base)}{v.mid}{yuan(amount)}{self._cap_note(amount, left)}。" if explain else ""
+        text = ""
+        if explain:
+            text = (f"{self.head}{yuan(base)}，扣除{label}{yuan(ded)}{v.after}{yuan(amount)}"
+                    f"{self._cap_note(amount, left)}。")
         return Step(amount, base, ded, v.ratio, self.cap, left, min(ded, base), 0, 0, v.lines, text)
 
 
@@ -230,9 +260,9 @@ class _Tiers(_DeductibleRatio):
         mid = f"，超过年度起付线{yuan(threshold)}的部分分段按{rates}报销{_tilt_note(lines)}，支付"
         return TierVariant(threshold, segs[0][1] if segs else None, nds, lines, mid)
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
-        v: TierVariant = self._variant_for(person, acc, tilted)
+        v: TierVariant = self._variant_for(person, acc, turn)
         threshold = v.threshold
         cum = acc.cumulative_self_pay.get(self.id, 0)
         lo_c, hi_c = cum, cum + base  # this stay moves the cumulative sum from lo_c to hi_c
@@ -281,16 +311,22 @@ class _RatioCap(PayerPlan):
             self.ded = params.deductible
             verb = p.verb_zh(ins)
             self.head = f"{p.name}：{verb}基数"
-            self.mid = f"，扣除起付线{yuan(self.ded)}后按{pct(ratio)}{verb}，支付"
+            self.mid = f"后按{pct(ratio)}{verb}，支付"
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
         ded, den = self.ded, self.den
+        label = "起付线"
+        if ded and (self.yearly or turn.carried):
+            ded, label = self._deductible(ded, acc, turn)
         left = self._left(acc)
         amount = (2 * (base - ded) * self.num + den) // (2 * den) if base > ded else 0
         if left is not None and amount > left:
             amount = left
-        text = f"{self.head}{yuan(base)}{self.mid}{yuan(amount)}{self._cap_note(amount, left)}。" if explain else ""
+        text = ""
+        if explain:
+            cut = f"，扣除{label}{yuan(ded)}" if self.borne else ""
+            text = f"{self.head}{yuan(base)}{cut}{self.mid}{yuan(amount)}{self._cap_note(amount, left)}。"
         return Step(amount, base, ded, self.ratio, self.cap, left, min(ded, base) if self.borne else 0, 0, 0,
                     self.lines, text)
 
@@ -307,7 +343,7 @@ class _GapFill(PayerPlan):
         self.num, self.den = _nd(ONE - self.ratio)  # the self-pay share 1 − r
         self.head = f"{p.name}：医疗费用"
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
         den = self.den
         target = (2 * total * self.num + den) // (2 * den)  # = mul(total, 1 − r), total ≥ 0
@@ -334,7 +370,7 @@ class _Grant(PayerPlan):
         self.used_text = f"{p.name}：本年已享受过一次性帮扶，支付0.00元。"
         self.head = f"{p.name}：经确认完全无力支付，一次性帮扶"
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
         if acc.grants_used.get(self.id, 0) >= self.per_year:
             return Step(0, rem, 0, None, self.amount, 0, 0, 0, 0, self.lines, self.used_text if explain else "")
