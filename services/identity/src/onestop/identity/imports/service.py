@@ -105,6 +105,7 @@ class Importer:
             # import lock is the relays' hold_lock, see OutboxRelay._held), then publishes their events.
             try:
                 await self._write_all(preparer)
+                completed = await self._complete(session, reader)
             except (Exception, asyncio.CancelledError) as exc:
                 # shielded: a cancelled request (server stopping) still records why the run ended
                 await asyncio.shield(self._fail(exc))
@@ -114,7 +115,7 @@ class Importer:
                 raise
         finally:
             reader.close()
-        return 201, await self._complete(session, reader)
+        return 201, completed
 
     async def _fail(self, exc: BaseException) -> None:
         """Mark the run failed with where and why (the class only: a message may carry a cell's value).
