@@ -88,3 +88,12 @@ async def test_the_feed_has_decisions_in_codes_and_resolves_through_an_audited_e
     assert (await client.get(f"/v1/credit-feed/{case_id}/person", headers=elsewhere)).status_code == 403
     for headers in (auth(app, "hospital", hospital_code="H320681001"), auth(app, "bureau", region_code=QIDONG)):
         assert (await client.get(f"/v1/credit-feed/{case_id}/person", headers=headers)).status_code == 403
+
+
+def test_a_credit_feed_token_names_its_region() -> None:
+    import pytest
+
+    from onestop.common.testing import mint
+
+    with pytest.raises(ValueError, match="credit_feed token needs --region-code"):
+        mint("credit_feed")
