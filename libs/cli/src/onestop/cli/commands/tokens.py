@@ -57,7 +57,7 @@ token_app = typer.Typer(help="Mint a client token (the token alone on the last l
 @token_app.callback()
 def token(
     ctx: typer.Context,
-    role: Annotated[str | None, typer.Option(help="hospital | bureau | payer | operator")] = None,
+    role: Annotated[str | None, typer.Option(help="hospital | bureau | payer | operator | credit_feed")] = None,
     hospital_code: Annotated[str | None, typer.Option(help="for role hospital")] = None,
     region_code: Annotated[str | None, typer.Option(help="for bureau and payer")] = None,
     payer: Annotated[str | None, typer.Option(help="for role payer, e.g. basic")] = None,
@@ -71,7 +71,7 @@ def token(
     if ctx.invoked_subcommand:
         return
     if role is None:
-        _fail("pass --role (hospital, bureau, payer or operator), or `revoke`")
+        _fail("pass --role (hospital, bureau, payer, operator or credit_feed), or `revoke`")
     try:
         issuer = client_issuer(issuer_key_file)
         if issuer is None:
