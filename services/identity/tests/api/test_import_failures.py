@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from identity_api_helpers import auth, csv_bytes, fresh_ids, row, upload
@@ -31,6 +32,7 @@ async def test_full_width_and_foreign_digits_are_row_level_and_the_import_comple
     assert [(e["row"], e["field"]) for e in body["rejected"]] == [(3, "id_number")]
     got = await client.get(f"/v1/imports/{body['import_id']}", headers=auth(app))
     assert got.json()["state"] == "completed" and got.json()["failure_reason"] is None
+    await drained(app)
 
 
 async def test_an_import_that_fails_midway_is_marked_failed_with_its_reason(identity) -> None:  # type: ignore[no-untyped-def]
@@ -58,6 +60,16 @@ async def test_an_import_that_fails_midway_is_marked_failed_with_its_reason(iden
     run = got.json()
     assert run["state"] == "failed" and run["accepted"] == 100 and run["completed_at"] is not None
     assert run["failure_reason"] == "the import stopped after 100 rows were committed: UndefinedTableError"
+    await drained(app)  # the committed batch's events go out; later tests count what is published
+
+
+async def drained(app: Any) -> None:
+    for _ in range(300):
+        async with app.state.runtime.db.transaction() as s:
+            if not (await s.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one():
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the outbox did not drain")
 
 
 async def test_an_upload_above_the_size_limit_is_413(identity, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -71,3 +83,4 @@ async def test_an_upload_above_the_size_limit_is_413(identity, monkeypatch) -> N
     assert r.json()["errors"] == [{"field": "file", "reason": "larger than 2048 bytes"}]
     small = await upload(client, app, csv_bytes([row(fresh_ids(GUYANG, 1)[0], "低保对象", GUYANG)]))
     assert small.status_code == 201, small.text
+    await drained(app)

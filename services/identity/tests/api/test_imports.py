@@ -58,6 +58,19 @@ class Events:
         return self.of(kind)
 
 
+async def drained(app: Any) -> None:
+    """Wait until the relay has published what earlier tests of the session left in the outbox."""
+    t = app.state.runtime.metadata.tables["outbox"]
+    for _ in range(300):
+        async with app.state.runtime.db.transaction() as s:
+            left = (await s.execute(select(func.count()).select_from(t)
+                                    .where(t.c.published_at.is_(None), t.c.parked_at.is_(None)))).scalar_one()
+        if not left:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{left} outbox rows still unpublished")
+
+
 async def count(app: Any, table: str) -> int:
     t = app.state.runtime.metadata.tables[table]
     async with app.state.runtime.db.transaction() as s:
@@ -84,6 +97,7 @@ async def test_import_csv_with_bad_rows_then_reimport_publishes_only_completion(
         row(ids[2], "低保对象", "999999"),  # impossible region
     ]
     content = csv_bytes(rows)
+    await drained(app)
     async with Events() as ev:
         await ev.start(nats_url)
         r = await upload(client, app, content)

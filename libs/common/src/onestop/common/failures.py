@@ -15,6 +15,10 @@ _TRANSIENT_SQLSTATE = ("08", "40", "53", "57", "58")
 class UnknownVersion(Exception):
     """An event of a type this consumer handles, in a version it does not know (a breaking change)."""
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail  # ours, no payload in it: shown as the parked event's reason
+
 
 def is_transient(exc: BaseException) -> bool:
     """True for the database or a dependency being unreachable or timing out, anywhere in the cause chain."""

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from onestop.common import parked_api
 from onestop.common.consumer import StreamConsumer, start_consumers
 from onestop.common.inbox import Inbox
+from onestop.common.ratelimit import RateLimiter
 from onestop.common.service_app import Runtime, build_app
 from onestop.contracts.events.base import stream_name
 from onestop.identity.api import credit, eligibility, imports, persons
@@ -28,11 +29,12 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
     cipher = settings.pii_cipher()
 
     async def start(runtime: Runtime) -> None:
-        client = RulesClient(settings.rules_url, runtime.tokens, rules_transport)
+        client = RulesClient(settings.rules_url, runtime.service_tokens.auth("rules"), rules_transport)
         book = RuleBook(runtime.db, client, settings.rules_cache_s)
         reads = await ReadPool.open(settings.service_database_url(), size=settings.read_pool_size,
                                     synchronous_commit=settings.audit_synchronous_commit)
-        runtime.extras.update(pii=cipher, rules_client=client, rulebook=book, reads=reads)
+        runtime.extras.update(pii=cipher, rules_client=client, rulebook=book, reads=reads,
+                              rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst))
         inbox = Inbox(metadata, "identity")
         limits = {"park_after": settings.consumer_park_after, "retry_max_s": settings.consumer_retry_max_s}
         start_consumers(runtime, [

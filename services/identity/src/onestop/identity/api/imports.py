@@ -15,11 +15,12 @@ from fastapi.responses import Response
 from onestop.common.auth import CurrentPrincipal
 from onestop.common.errors import Problem, field_error
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
+from onestop.common.ratelimit import RateLimited
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.imports import queries
 from onestop.identity.imports.service import SOURCES, Importer, ImportRequest
 
-router = APIRouter(prefix="/v1", tags=["imports"])
+router = APIRouter(prefix="/v1", tags=["imports"], dependencies=[RateLimited])
 _CHUNK = 1024 * 1024
 
 

@@ -20,6 +20,7 @@ from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Role
 from onestop.contracts.events.identity import CreditChanged
 from onestop.contracts.events.ledger import RepaymentOverdue
+from onestop.contracts.regions import scope_region
 from onestop.identity.domain import id_number as idn
 from onestop.identity.domain.pii import PiiCipher
 from onestop.identity.rules_client import RuleBook
@@ -28,7 +29,6 @@ from onestop.identity.store import credit, persons
 log = structlog.get_logger("onestop.identity.credit")
 
 State = Literal["suspected", "blacklisted", "lifted", "dismissed"]
-_SCOPE_DIGITS = {"hospital": 6, "county": 6, "city": 4, "province": 2}
 
 
 async def _scope(runtime: Runtime, region_code: str) -> tuple[str, bool]:
@@ -40,8 +40,7 @@ async def _scope(runtime: Runtime, region_code: str) -> tuple[str, bool]:
         rif = None
     if rif is None:
         return region_code, False
-    n = _SCOPE_DIGITS[rif.rule.blacklist_scope]
-    return region_code[:n].ljust(6, "0"), rif.rule.blacklist_blocks_direct_settlement
+    return scope_region(region_code, rif.rule.blacklist_scope), rif.rule.blacklist_blocks_direct_settlement
 
 
 async def _transition(runtime: Runtime, session: AsyncSession, case: dict[str, Any], state: State, reason: str,

@@ -27,6 +27,6 @@ def make_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
                                                         region_code=event.region_code))
         book = runtime.extras.get("rulebook")
         if book is not None:
-            book.invalidate()
+            book.invalidate_after_commit(session)
 
     return on_policy_published

@@ -34,6 +34,10 @@ _DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, O
 
 SOURCES = ("poverty_office", "civil_affairs", "disabled_federation", "insurance")
 INLINE_REJECTIONS = 1000
+# A row is reported, not dropped: its status (of this import's region) is recorded; the person-wide profile is
+# another region's to change.
+_PROFILE_OUTSIDE = ("the person's domicile is in another region: the row's status was recorded, but the "
+                    "profile (name, domicile, household, …) was left unchanged")
 
 
 @dataclass(frozen=True)
@@ -151,16 +155,15 @@ class Importer:
     def _plan(self, batch: Batch, known: dict[str, KnownPerson]) -> store.BatchWrites:
         """The rows and events a batch writes, given what is stored of its persons (pure Python)."""
         self.regions |= batch.regions
-        room = INLINE_REJECTIONS - len(self.inline)
-        if room > 0:
-            self.inline.extend(batch.errors[:room])
         changed = outbox_bulk.StatusChangedRows(source=self.runtime.outbox.source, at=now())
         out = store.BatchWrites()
         imp, source = self.import_id, self.request.source
         ids, event_ids = _uuids(len(batch.persons)), _uuids(len(batch.persons))
         for idx, rows in batch.persons.items():
             have = known.get(idx)
-            w = plan(have, rows.incoming)
+            w = plan(have, rows.incoming, self.request.region_code)
+            if w.profile_outside_scope:
+                batch.errors += [reg.RowError(r, "region_code", _PROFILE_OUTSIDE) for r in rows.incoming.rows]
             if have is None:
                 person_id = next(ids)
                 out.persons.append((person_id, idx, rows.id_cipher, rows.birth_date, rows.sex))
@@ -183,6 +186,9 @@ class Importer:
                 domicile = (w.new_profile.values if w.new_profile else have.profile.values  # type: ignore[union-attr]
                             )["domicile_region"] or w.changes[0].region_code
                 out.events.append(changed.row(next(event_ids), person_id, domicile, w.changes))
+        room = INLINE_REJECTIONS - len(self.inline)
+        if room > 0:
+            self.inline.extend(batch.errors[:room])
         return out
 
     async def _store(self, batch: Batch, writes: store.BatchWrites) -> None:
@@ -194,7 +200,7 @@ class Importer:
             await outbox_bulk.add_many(conn, writes.events)
             await runs.add_progress(conn, self.import_id, accepted=batch.accepted, rejected=len(batch.errors),
                                     rejected_rows=len({e.row for e in batch.errors}), changed=len(writes.events))
-        self.committed_rows += batch.accepted + len({e.row for e in batch.errors})
+        self.committed_rows += batch.rows
 
     async def _complete(self, session: AsyncSession, reader: reg.RegisterReader) -> dict[str, Any]:
         region = self.request.region_code or common_region(self.regions)

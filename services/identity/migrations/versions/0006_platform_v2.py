@@ -1,12 +1,12 @@
 """Platform v2: parked outbox rows and parked inbound events (issue 10), purge indexes.
 
-Revision ID: 0005
+Revision ID: 0006
 """
 
 from onestop.common.migrations import upgrade_platform_tables_v2
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -7,14 +7,14 @@
 - `access_audit.hospital_code`: which hospital asked; `GET /v1/persons/{id}` shows a hospital only the
   persons it checked within a window, found through ix_access_audit_person (person_id, at).
 
-Revision ID: 0006
+Revision ID: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
