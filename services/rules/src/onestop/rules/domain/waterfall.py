@@ -20,8 +20,9 @@ from onestop.contracts.quote import (
     TraceStep,
 )
 from onestop.rules.domain.calculators import pct, yuan
-from onestop.rules.domain.plans import NO_CARRY, WHOLE, PayerPlan, Step, Turn
+from onestop.rules.domain.plans import PayerPlan
 from onestop.rules.domain.resolved import ResolvedPolicy
+from onestop.rules.domain.steps import NO_CARRY, WHOLE, Step, Turn
 
 _B, _C = FeeClass.B, FeeClass.C
 TILTED = Turn(True, NO_CARRY, 0)
