@@ -20,8 +20,9 @@ from onestop.contracts.quote import (
     TraceStep,
 )
 from onestop.rules.domain.calculators import pct, yuan
-from onestop.rules.domain.plans import NO_CARRY, WHOLE, PayerPlan, Step, Turn
+from onestop.rules.domain.plans import PayerPlan
 from onestop.rules.domain.resolved import ResolvedPolicy
+from onestop.rules.domain.steps import NO_CARRY, WHOLE, Step, Turn
 
 _B, _C = FeeClass.B, FeeClass.C
 TILTED = Turn(True, NO_CARRY, 0)
@@ -158,12 +159,13 @@ def _waterfall(rp: ResolvedPolicy, req: QuoteRequest, total: int, scope: int,
     plans = rp.plans
     lp = plans.levels[person.insurance, stay.kind, stay.hospital_level]
     tilted = plans.tilted(person)
-    turn = _turn(tilted, req) if stay.part is not None else (TILTED if tilted else WHOLE)
+    part = stay.part
+    turn = (TILTED if tilted else WHOLE) if part is None else _turn(tilted, req)
     explain = steps is not None
     if tilted and steps is not None:
         steps.append(_ts("tilts", ["tilts"], "您属于贫困人口，享受倾斜支付政策。"))
     applicable = [q for q in lp.payers if not q.personal or q.payer.applies_to(person, stay)]
-    if stay.part is not None and not stay.part.final:
+    if part is not None and not part.final:
         applicable = [q for q in applicable if q.kind != "grant"]
     if lp.replacing:
         replaced: set[str] = set()
@@ -181,11 +183,11 @@ def _waterfall(rp: ResolvedPolicy, req: QuoteRequest, total: int, scope: int,
     for q in applicable:
         if q.base_scope:
             r = q.step(scope_left, rem, total, person, acc, turn, explain)
-            scope_left -= r.amount
+            scope_left -= r[0]  # r.amount, read by index on this hot path
         else:
             r = q.step(rem, rem, total, person, acc, turn, explain)
-            scope_left = max(0, scope_left - r.amount)
-        rem -= r.amount
+            scope_left = max(0, scope_left - r[0])
+        rem -= r[0]
         out.append((q, r))
     return out, rem
 
