@@ -59,6 +59,8 @@ class Stay(_Strict):
     disease_code: str | None = Field(None, description="ICD-10 of the main diagnosis, e.g. C16.9")
     confirmed_unable_to_pay: bool = Field(False, description="confirmed as wholly unable to pay")
     hospital_code: str | None = None
+    chronic: bool = Field(False, description="an outpatient visit for chronic or special-disease medication "
+                                             "(门诊慢特病); a policy's payer may apply to it alone (003 二(三)2)")
 
     @field_validator("disease_code")
     @classmethod

@@ -22,9 +22,10 @@ from typing import Any, Literal
 import yaml  # type: ignore[import-untyped]  # no stubs in the lock; only safe_load is used
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from onestop.contracts.enums import Category, FeeClass, HospitalLevel, Insurance, StayKind
+from onestop.contracts.enums import Category, FeeClass, HospitalLevel, Household, Insurance, StayKind
 from onestop.contracts.money import Yuan
 from onestop.contracts.quote import DiseaseClass
+from onestop.rules.domain.conditions import Condition, Population
 
 META_KEYS = frozenset({"seed", "illustrative", "note"})
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -114,6 +115,10 @@ class Conditions(_M):
     labour: bool | None = None
     confirmed_unable_to_pay: bool | None = None
     disease_codes: list[str] = Field(default_factory=list, description="ICD-10 prefixes")
+    household: list[Household] = Field(default_factory=list, description="person.household any of")
+    chronic: bool | None = Field(None, description="stay.chronic: an outpatient 门诊慢特病 visit")
+    population: list[str] = Field(default_factory=list, description="member of any of these `populations`")
+    match: list[Condition] = Field(default_factory=list, description="every one of {field, op, value}")
 
 
 Kind = Literal["deductible_ratio_cap", "tiers", "ratio_cap", "gap_fill", "share", "grant", "package"]
@@ -155,6 +160,7 @@ class PolicyFile(_M):
     catalogue_defaults: dict[str, Any] | None = None
     treat_first: dict[str, Any] | None = None
     tilts: dict[str, Any] | None = None
+    populations: dict[str, Population] | None = None
     payers: list[PayerSpec] = Field(default_factory=list)
     payer_order: list[str] | None = None
 
@@ -380,7 +386,7 @@ def merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
             items = {e[key]: e for e in parent.get(k, [])}
             items.update({e[key]: e for e in v})
             out[k] = list(items.values())
-        elif k in ("tilts", "catalogue_defaults") and v is not None:
+        elif k in ("tilts", "catalogue_defaults", "populations") and v is not None:
             out[k] = _deep_merge(parent.get(k) or {}, v)
         else:
             out[k] = v

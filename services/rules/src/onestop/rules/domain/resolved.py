@@ -13,6 +13,7 @@ from onestop.contracts.enums import FeeClass, HospitalLevel, Insurance, StayKind
 from onestop.contracts.quote import Person, PolicyRef, Stay
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.rules.domain.calculators import PARAMS, Ratio
+from onestop.rules.domain.conditions import Population, Predicate, TiltChooser, tilt_chooser, when_predicate
 from onestop.rules.domain.policy import (
     CatalogueEntry,
     Conditions,
@@ -60,6 +61,7 @@ class ResolvedPayer:
     _kinds: frozenset | None = None
     _ins: frozenset | None = None
     _base_scope: dict | None = None  # insurance → does this payer's base start from the in-scope amount
+    _match: Predicate | None = None  # household, chronic, population, match (conditions.when_predicate)
 
     @classmethod
     def make(cls, **kw: Any) -> ResolvedPayer:
@@ -100,7 +102,7 @@ class ResolvedPayer:
         """Whether `applies_to` can say no (else the payer applies wherever `applies_at` says so)."""
         c = self.conditions
         return bool(self._cats is not None or self._classes is not None or c.labour is not None
-                    or c.confirmed_unable_to_pay is not None or c.disease_codes)
+                    or c.confirmed_unable_to_pay is not None or c.disease_codes or self._match is not None)
 
     def applies_to(self, person: Person, stay: Stay) -> bool:
         """The conditions on the person and the stay beyond `applies_at`."""
@@ -117,7 +119,8 @@ class ResolvedPayer:
         if c.disease_codes and not (stay.disease_code and any(
                 stay.disease_code.startswith(p) for p in c.disease_codes)):
             return False
-        return True
+        m = self._match
+        return m is None or m(person, stay)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,21 @@ class ResolvedPolicy:
         return next((p for p in self.payers if p.id == payer_id), None)
 
 
+def _tilt_chooser(tilts: Tilts | None, populations: dict[str, Population]) -> TiltChooser | None:
+    """Whose tilts a quote applies, where the tilts name populations (None: by categories alone)."""
+    if tilts is None or not tilts.population_names():
+        return None
+    pop = tilts.population
+    if isinstance(pop, str):
+        main, main_zh = populations[pop].predicate(), populations[pop].name_zh
+    else:
+        cats = frozenset(pop)
+        main, main_zh = (lambda p, s: not cats.isdisjoint(p.categories)), "贫困人口"
+    also = [(frozenset(a.levels), populations[a.population].predicate(), populations[a.population].name_zh)
+            for a in (tilts.outpatient.also if tilts.outpatient else [])]
+    return tilt_chooser(main, main_zh, also)
+
+
 def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | None = None,
           seeds: dict[str, str] | None = None) -> ResolvedPolicy:
     """Type and check the effective document as in force on `on`; raise PolicyInvalid."""
@@ -166,6 +184,14 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
             return None
 
     all_ids = {p.id for p in pf.payers}
+    populations: dict[str, Population] = pf.populations or {}
+
+    def known(names: list[str], path: str) -> list[str]:
+        missing = [n for n in names if n not in populations]
+        for n in missing:
+            errors.append(PolicyError(file, path, f"no population {n!r} in populations "
+                                                  f"(defined: {', '.join(sorted(populations)) or 'none'})"))
+        return [] if missing else names
     payers: list[ResolvedPayer] = []
     package: ResolvedPayer | None = None
     for i, p in enumerate(pf.payers):
@@ -189,10 +215,12 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
                 errors.append(PolicyError(file, f"{at}.replaces[{j}]", f"no other payer {r!r} to replace"))
         codes = dict(NHSA_CODES.get(p.id, {}))
         nhsa: dict[Insurance, str | None] = {ins: p.nhsa_code or codes.get(ins) for ins in Insurance}
+        when = p.when or Conditions()
+        known(when.population, f"{at}.when.population")
         rp = ResolvedPayer.make(id=p.id, name=p.name or p.id, agency=p.agency or "", kind=p.kind,
-                                path=f"payers.{p.id}", conditions=p.when or Conditions(),
+                                path=f"payers.{p.id}", conditions=when,
                                 replaces=frozenset(p.replaces or ()), params=params, nhsa=nhsa,
-                                seed=p.seed)
+                                seed=p.seed, _match=when_predicate(when, populations))
         if p.kind == "package":
             if package is not None:
                 errors.append(PolicyError(file, at, "only one package payer per policy"))
@@ -208,6 +236,7 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         if tilts:
             for pid in sorted(tilts.payer_ids() - all_ids):
                 errors.append(PolicyError(file, "tilts", f"names payer {pid!r}, which this policy lacks"))
+            known(tilts.population_names(), "tilts.population")
 
     default_copay = Decimal(0)
     if pf.catalogue_defaults:
@@ -251,5 +280,5 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         payers=tuple(payers), package=package, catalogue=catalogue,
         catalogue_entries=tuple(pf.catalogue), default_copay=default_copay, tilts=tilts,
         hospitals=hospitals, treat_first=treat_first, seeds=seeds or {},
-        plans=Plans(tuple(payers), package, tilts, default_copay),
+        plans=Plans(tuple(payers), package, tilts, default_copay, _tilt_chooser(tilts, populations)),
     )

@@ -148,10 +148,11 @@ def _waterfall(rp: ResolvedPolicy, person: Person, stay: Stay, acc: Accumulators
     call it. `steps` (None: no sentences) receives the tilts and `replaces` trace steps."""
     plans = rp.plans
     lp = plans.levels[person.insurance, stay.kind, stay.hospital_level]
-    tilted = plans.tilted(person)
+    who = plans.tilted(person, stay)
+    tilted = who is not None
     explain = steps is not None
     if tilted and steps is not None:
-        steps.append(_ts("tilts", ["tilts"], "您属于贫困人口，享受倾斜支付政策。"))
+        steps.append(_ts("tilts", ["tilts"], f"您属于{who}，享受倾斜支付政策。"))
     applicable = [q for q in lp.payers if not q.personal or q.payer.applies_to(person, stay)]
     if lp.replacing:
         replaced: set[str] = set()
