@@ -69,3 +69,14 @@ async def test_treat_first_rule(rules) -> None:  # type: ignore[no-untyped-def]
     assert rule["blacklist_blocks_direct_settlement"] is True
     r = await client.get("/v1/treat-first/999999", headers=bearer(app))
     assert r.status_code == 422
+
+
+async def test_qidong_hospitals_show_their_own_start_dates(rules) -> None:  # type: ignore[no-untyped-def]
+    # 004 一(三): 人民医院 from the second quarter of 2020, 中医院 from the third (first day, illustrative)
+    app, client = rules
+    r = await client.get("/v1/hospitals", params={"region_code": "320681"}, headers=bearer(app))
+    assert r.status_code == 200, r.text
+    got = {h["hospital_code"]: (h.get("valid_from"), h.get("illustrative")) for h in r.json()}
+    assert got == {"H320681001": ("2020-04-01", True), "H320681002": ("2020-07-01", True)}
+    r = await client.get("/v1/hospitals", params={"region_code": "320681", "date": "2020-05-15"}, headers=bearer(app))
+    assert [h["hospital_code"] for h in r.json()] == ["H320681001"]

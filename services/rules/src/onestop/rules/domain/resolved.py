@@ -139,7 +139,8 @@ class ResolvedPolicy:
     catalogue_entries: tuple[CatalogueEntry, ...]
     default_copay: Decimal
     tilts: Tilts | None
-    hospitals: tuple[Hospital, ...]
+    hospitals: tuple[Hospital, ...]  # in force on `on_date`
+    hospital_entries: tuple[Hospital, ...]  # every one listed, with its own valid_from / valid_to
     treat_first: TreatFirstRule | None
     plans: Plans  # the waterfall's per-(insurance, kind, level) plans, compiled here once
     seeds: dict[str, str] = field(default_factory=dict)
@@ -263,6 +264,8 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         tf = dict(pf.treat_first, region_code=pf.region_code)
         tf.setdefault("valid_from", pf.valid_from)
         treat_first = validate(TreatFirstRule, tf, "treat_first")
+        if treat_first is not None and treat_first.valid_from > on:
+            treat_first = None  # its own start (和田: payers from 2018, treat-first in force from 2019)
 
     hospitals = tuple(h for h in pf.hospitals if _in_period(h.valid_from, h.valid_to, on))
     hospital_codes = [h.hospital_code for h in pf.hospitals]
@@ -279,6 +282,6 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         ref=PolicyRef(id=pf.id, version=pf.version, parents=parents or []),
         payers=tuple(payers), package=package, catalogue=catalogue,
         catalogue_entries=tuple(pf.catalogue), default_copay=default_copay, tilts=tilts,
-        hospitals=hospitals, treat_first=treat_first, seeds=seeds or {},
+        hospitals=hospitals, hospital_entries=tuple(pf.hospitals), treat_first=treat_first, seeds=seeds or {},
         plans=Plans(tuple(payers), package, tilts, default_copay, _tilt_chooser(tilts, populations)),
     )
