@@ -259,6 +259,14 @@ class CatalogueNote(_Strict):
     text_zh: str
 
 
+class IllustrativeValue(_Strict):
+    """A policy value the quote used that no seed states (marked `illustrative: true` in the file)."""
+
+    path: str = Field(description="where it sits in the policy: payers by id, catalogue items by code, "
+                                  "e.g. payers.basic.params.inpatient.county.deductible")
+    value: str = Field(description="the value as written in the policy, e.g. \"300.00\" or \"0.75\"")
+
+
 class QuoteResult(_Strict):
     policy: PolicyRef
     total: Yuan = Field(description="billable total (the package price under 按病种收费)")
@@ -276,3 +284,6 @@ class QuoteResult(_Strict):
     catalogue_notes: list[CatalogueNote] = Field(default_factory=list)
     hosp_part_amt: Yuan = Field(0, description="itemised excess over the package price, borne by hospital")
     insurance: Insurance | None = None
+    illustrative: list[IllustrativeValue] = Field(
+        default_factory=list, description="the policy values this quote used that are illustrative (no seed "
+                                          "states them), so invented numbers can be told from policy")

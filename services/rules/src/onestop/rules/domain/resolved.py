@@ -14,6 +14,8 @@ from onestop.contracts.quote import Person, PolicyRef, Stay
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.rules.domain.calculators import PARAMS, Ratio
 from onestop.rules.domain.conditions import Population, Predicate, TiltChooser, tilt_chooser, when_predicate
+from onestop.rules.domain.illustrative import IllustrativeIndex, illustrative_values
+from onestop.rules.domain.operations import Operations
 from onestop.rules.domain.policy import (
     CatalogueEntry,
     Conditions,
@@ -142,6 +144,8 @@ class ResolvedPolicy:
     hospitals: tuple[Hospital, ...]  # in force on `on_date`
     hospital_entries: tuple[Hospital, ...]  # every one listed, with its own valid_from / valid_to
     treat_first: TreatFirstRule | None
+    illustrative: IllustrativeIndex  # the values no seed states, by path (quotes list those they used)
+    operations: Operations | None  # operational data (cost alerts, repayment, claims, funds, indicators)
     plans: Plans  # the waterfall's per-(insurance, kind, level) plans, compiled here once
     seeds: dict[str, str] = field(default_factory=dict)
 
@@ -267,6 +271,11 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         if treat_first is not None and treat_first.valid_from > on:
             treat_first = None  # its own start (和田: payers from 2018, treat-first in force from 2019)
 
+    operations = validate(Operations, pf.operations, "operations") if pf.operations else None
+    for i, f in enumerate(operations.funds if operations else []):
+        if f.payer not in all_ids:
+            errors.append(PolicyError(file, f"operations.funds[{i}].payer", f"no payer {f.payer!r} in this policy"))
+
     hospitals = tuple(h for h in pf.hospitals if _in_period(h.valid_from, h.valid_to, on))
     hospital_codes = [h.hospital_code for h in pf.hospitals]
     for i, c in enumerate(hospital_codes):
@@ -282,6 +291,8 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         ref=PolicyRef(id=pf.id, version=pf.version, parents=parents or []),
         payers=tuple(payers), package=package, catalogue=catalogue,
         catalogue_entries=tuple(pf.catalogue), default_copay=default_copay, tilts=tilts,
-        hospitals=hospitals, hospital_entries=tuple(pf.hospitals), treat_first=treat_first, seeds=seeds or {},
+        hospitals=hospitals, hospital_entries=tuple(pf.hospitals), operations=operations,
+        illustrative=IllustrativeIndex(illustrative_values(d)),
+        treat_first=treat_first, seeds=seeds or {},
         plans=Plans(tuple(payers), package, tilts, default_copay, _tilt_chooser(tilts, populations)),
     )

@@ -21,6 +21,7 @@ from onestop.contracts.quote import (
     TraceStep,
 )
 from onestop.rules.domain.calculators import pct, yuan
+from onestop.rules.domain.illustrative import quote_illustrative
 from onestop.rules.domain.plans import PayerPlan, Result
 from onestop.rules.domain.resolved import ResolvedPolicy
 
@@ -224,6 +225,8 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
     d_cum: dict[str, int] = {}
     d_grants: dict[str, int] = {}
     insurance = person.insurance
+    # the lines whose values the quote used (the steps' own lines name no number: tilts, catalogue, replaces)
+    used = [] if pkg is None else [f"{rp.package.path}.params.packages.{pkg.icd10}"]  # type: ignore[union-attr]
     for q, (amount, base, ded, ratio, cap, left, borne, counted, grant, lines, text) in done:
         pid = q.id
         if amount:
@@ -237,6 +240,7 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
         trace = _mk(PayerTrace, {
             "kind": q.kind, "base": base, "deductible": ded, "ratio": ratio, "cap": cap, "cap_left": left,
             "amount": amount, "lines": list(lines), "nhsa_code": q.nhsa_code, "text_zh": text})
+        used.extend(lines)
         payers.append(_mk(PayerAmount, {"payer": pid, "name": q.name, "agency": q.agency, "amount": amount,
                                         "trace": trace}))
     eff = _effective_ratio(total - self_pay, total)
@@ -249,4 +253,7 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
         "policy": rp.ref, "total": total, "itemised_total": itemised, "policy_scope": scope, "out_of_scope": out,
         "class_c_amount": c_amt, "over_limit_amount": over, "copay_first_amount": pre, "payers": payers,
         "self_pay": self_pay, "effective_ratio": eff, "trace": steps, "delta": delta, "catalogue_notes": notes,
-        "hosp_part_amt": hosp_part, "insurance": insurance})
+        "hosp_part_amt": hosp_part, "insurance": insurance,
+        "illustrative": quote_illustrative(
+            rp.illustrative, tuple(used), insurance.value,
+            [] if pkg is not None else rp.illustrative.of_bill(req.lines, rp.catalogue))})
