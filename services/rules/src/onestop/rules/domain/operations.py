@@ -64,20 +64,30 @@ class ClaimCalendar(_O):
     review_days: int = Field(ge=1, le=90, description="days the fund has to decide after the claim")
 
 
+class Period(_O):
+    """The days a budget covers, both included (not a policy period: the policy does not change then)."""
+
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
 class FundBudget(_O):
     """A fund's size over its period, and who puts it up (003: 医疗扶贫救助基金 1045万元, 市县1:1)."""
 
     payer: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="the payer id it pays")
     name_zh: str
     amount: Yuan = Field(gt=0)
-    valid_from: date
-    valid_to: date
+    period: Period
     shares: dict[str, int] = Field(default_factory=dict, description="contributor → parts (city: 1, county: 1)")
 
     @model_validator(mode="after")
-    def _period(self) -> FundBudget:
-        if self.valid_to < self.valid_from:
-            raise ValueError("valid_to is before valid_from")
+    def _shares(self) -> FundBudget:
         if any(v <= 0 for v in self.shares.values()):
             raise ValueError("each share is a positive number of parts")
         return self
