@@ -15,6 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# These machines are shared and noisy: a property test's example may take 500 ms once in a while.
+# The properties are what the tests assert; their timing is measured by `make bench`, never here.
+hypothesis_settings.register_profile("onestop", deadline=None)
+hypothesis_settings.load_profile("onestop")
 
 from onestop.cli.embedded import EmbeddedPostgres, NatsServer
 

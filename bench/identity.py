@@ -99,6 +99,8 @@ def _serve(ctx: Context, service: str, port: int, workers: int = 1, **env: str) 
 
 
 def _token() -> str:
+    # An operator token: identity's per-token rate limit (ONESTOP_RATE_LIMIT_PER_MINUTE) counts only hospital and
+    # bureau tokens, so the load measures the service, not the limit (test_read_scopes checks operators pass).
     s = ServiceSettings()
     return TokenIssuer(s.jwt_keys, s.jwt_current_kid, s.jwt_issuer).mint("operator", subject="operator:bench")
 

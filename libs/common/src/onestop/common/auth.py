@@ -18,6 +18,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onestop.common.errors import Forbidden, Unauthorized, problem_response
 from onestop.contracts.enums import Role
+from onestop.contracts.regions import region_within
+
+__all__ = ["region_within"]  # re-exported: callers import it from here as well as from contracts.regions
 
 _VERIFIED_MAX = 4096  # verified tokens remembered per process (cleared when full)
 PUBLIC_PATHS = ("/docs", "/openapi.json", "/healthz", "/readyz", "/metrics", "/redoc", "/asyncapi")
@@ -43,15 +46,6 @@ class Principal:
         if self.region_code is None:
             return False
         return region_within(region_code, self.region_code)
-
-
-def region_within(code: str, scope: str) -> bool:
-    """Is region `code` inside region `scope` (province xx0000, city xxxx00, or county)?"""
-    if scope.endswith("0000"):
-        return code[:2] == scope[:2]
-    if scope.endswith("00"):
-        return code[:4] == scope[:4]
-    return code == scope
 
 
 class TokenIssuer:

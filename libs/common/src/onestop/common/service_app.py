@@ -23,9 +23,11 @@ from sqlalchemy import MetaData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onestop.common.auth import BearerAuthMiddleware, TokenIssuer
+from onestop.common.consumer import consumer_states
 from onestop.common.db import Database
 from onestop.common.errors import Unavailable, install_problem_handlers, problem_response
 from onestop.common.fast_lane import FastHandler, FastLaneMiddleware
+from onestop.common.housekeeping import housekeeping
 from onestop.common.idempotency import Idempotency
 from onestop.common.logging import configure_logging
 from onestop.common.metrics import RequestMetrics
@@ -104,7 +106,7 @@ def build_app(
                           Idempotency(db, metadata, settings.idempotency_ttl_days), tokens)
         app.state.runtime = runtime
         runtime.spawn(relay.run(), "outbox-relay")
-        runtime.spawn(_expire_keys(runtime), "idempotency-expiry")
+        runtime.spawn(housekeeping(runtime), "housekeeping")
         if on_start:
             await on_start(runtime)
         # Start-up objects (policies, models, routes) never die: keep them out of every GC pass, and
@@ -140,15 +142,6 @@ def build_app(
     return app
 
 
-async def _expire_keys(runtime: Runtime) -> None:
-    while True:
-        try:
-            await runtime.idempotency.expire()
-        except Exception:
-            pass
-        await asyncio.sleep(3600)
-
-
 def _ops_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -156,14 +149,16 @@ def _ops_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Database and NATS reachable")
+    @router.get("/readyz", summary="Database and NATS reachable, every consumer alive (each with state and lag)")
     async def readyz(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         db_ok = await runtime.db.ping()
         nats_ok = runtime.nc.is_connected
-        if db_ok and nats_ok:
-            return JSONResponse({"status": "ready", "database": "ok", "nats": "ok"})
-        p = Unavailable("not ready", database="ok" if db_ok else "unreachable", nats="ok" if nats_ok else "unreachable")
+        consumers_ok, consumers = await consumer_states(runtime.extras)
+        if db_ok and nats_ok and consumers_ok:
+            return JSONResponse({"status": "ready", "database": "ok", "nats": "ok", "consumers": consumers})
+        p = Unavailable("not ready", database="ok" if db_ok else "unreachable", nats="ok" if nats_ok else "unreachable",
+                        consumers=consumers)
         return problem_response(p, "/readyz")
 
     @router.get("/metrics", summary="Prometheus metrics")

@@ -37,6 +37,14 @@ class ServiceSettings(BaseSettings):
     relay_hold_max_s: float = Field(600.0, gt=0, description="longest a bulk import may pause the outbox relay")
     stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas of this service's stream")
     idempotency_ttl_days: int = Field(7, ge=7)
+    # issue 10: consumers never give up on a transient failure; retention windows of the platform tables
+    consumer_park_after: int = Field(3, ge=1, le=100, description="attempts before an event that cannot be "
+                                     "applied (invalid payload, unknown version, domain error) is parked")
+    consumer_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest pause between two attempts "
+                                        "of an event while the database or a dependency is unavailable")
+    outbox_retention_hours: float = Field(72.0, ge=1, description="published outbox rows are purged after this")
+    inbox_retention_days: int = Field(90, ge=7, description="processed event ids are kept this long; longer "
+                                      "than any redelivery (the streams' dedupe window is 2 minutes)")
 
     @field_validator("jwt_keys", mode="before")
     @classmethod

@@ -13,6 +13,8 @@ from datetime import date
 from typing import Any
 
 import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.auth import TokenIssuer
 from onestop.common.db import Database
@@ -35,6 +37,18 @@ class RuleInForce:
     origin: str
 
 
+def _no_policy(r: httpx.Response) -> bool:
+    """rules' 422 `no-policy-in-force`: the region has no policy on the date — an answer, not rules failing
+    (taken for one, eligibility in a region without a policy was a 503 instead of identity's 422)."""
+    if r.status_code != 422:
+        return False
+    try:
+        kind = r.json().get("type", "")
+    except ValueError:
+        return False
+    return isinstance(kind, str) and kind.endswith("/no-policy-in-force")
+
+
 class RulesClient:
     """HTTP calls to rules, authenticated with a token identity mints from its own key ring."""
 
@@ -54,7 +68,7 @@ class RulesClient:
             r = await self._http.get(path, params=params, headers=self._auth())
         except httpx.HTTPError as exc:
             raise Unavailable("the rules service is unreachable", dependency="rules") from exc
-        if r.status_code == 404:
+        if r.status_code == 404 or _no_policy(r):
             return None
         if r.status_code >= 400:
             raise Unavailable(f"the rules service answered {r.status_code}", dependency="rules")
@@ -90,11 +104,20 @@ class RuleBook:
         self._rules: dict[tuple[str, date], tuple[float, RuleInForce | None]] = {}
         self._hospitals: dict[tuple[str, date], tuple[float, dict[str, Hospital]]] = {}
         self._locks: dict[tuple[str, str, date], asyncio.Lock] = {}
+        # Bumped by every invalidate: a fetch that began before one must not cache what it read (it may have
+        # read the rule the invalidation was for, committed or not).
+        self._generation = 0
 
     def invalidate(self) -> None:
         """Forget everything: a publication may change any region's rule or hospitals (inheritance)."""
+        self._generation += 1
         self._rules.clear()
         self._hospitals.clear()
+
+    def invalidate_after_commit(self, session: AsyncSession) -> None:
+        """`invalidate` once `session`'s transaction has committed (not before: a read between the two would
+        see the old rule and keep it for the cache's lifetime); nothing if it rolls back."""
+        event.listen(session.sync_session, "after_commit", lambda _s: self.invalidate(), once=True)
 
     def _fresh(self, at: float) -> bool:
         return time.monotonic() - at < self.ttl_s
@@ -116,8 +139,10 @@ class RuleBook:
             hit = self._rules.get((region_code, on))
             if hit and self._fresh(hit[0]):
                 return hit[1]
+            generation = self._generation
             found = await self._fetch_rule(region_code, on)
-            self._rules[(region_code, on)] = (time.monotonic(), found)
+            if generation == self._generation:
+                self._rules[(region_code, on)] = (time.monotonic(), found)
             return found
 
     async def _fetch_rule(self, region_code: str, on: date) -> RuleInForce | None:
@@ -135,6 +160,9 @@ class RuleBook:
             async with self._lock(("hospitals", region_code, on)):
                 hit = self._hospitals.get((region_code, on))
                 if hit is None or not self._fresh(hit[0]):
+                    generation = self._generation
                     listed = {h.code: h for h in await self.client.hospitals(region_code, on)}
-                    hit = self._hospitals[(region_code, on)] = (time.monotonic(), listed)
+                    hit = (time.monotonic(), listed)
+                    if generation == self._generation:
+                        self._hospitals[(region_code, on)] = hit
         return hit[1].get(hospital_code)

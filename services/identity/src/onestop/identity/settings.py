@@ -27,6 +27,18 @@ class Settings(ServiceSettings):
     pii_index_key: str = Field(_DEV_INDEX_KEY, description="ONESTOP_PII_INDEX_KEY: HMAC key of the blind index")
     rules_url: str = Field("http://127.0.0.1:8003", description="ONESTOP_RULES_URL: the rules service")
     import_batch_rows: int = Field(2000, ge=100, le=50_000, description="rows per import transaction")
+    import_max_bytes: int = Field(
+        512 * 1024 * 1024, ge=1024, description="ONESTOP_IMPORT_MAX_BYTES: the largest register upload accepted; "
+        "a larger one is refused with 413 (a million-row CSV is ~120 MB)")
+    hospital_person_window_days: int = Field(
+        90, ge=1, le=3650, description="ONESTOP_HOSPITAL_PERSON_WINDOW_DAYS: a hospital reads GET /v1/persons/{id} "
+        "only for persons it checked eligibility for within this many days (otherwise 404)")
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="ONESTOP_RATE_LIMIT_PER_MINUTE: requests a minute one hospital or bureau token may "
+        "send to this process (a token bucket; 0 = no limit); beyond it 429 with Retry-After. service, operator "
+        "and payer tokens are not limited")
+    rate_limit_burst: int = Field(60, ge=1, description="ONESTOP_RATE_LIMIT_BURST: requests such a token may send "
+                                  "at once before the per-minute rate applies")
     read_pool_size: int = Field(8, ge=1, le=100, description="connections of eligibility's audited-read pool")
     audit_synchronous_commit: Literal["off", "local", "remote_write", "on", "remote_apply"] = Field(
         "off", description="ONESTOP_AUDIT_SYNCHRONOUS_COMMIT: PostgreSQL's synchronous_commit for the eligibility "
