@@ -16,18 +16,20 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from onestop.cli.embedded import free_port
+from onestop.common.testing import key_env, mint, settings_keys
 from onestop.rules.app import create_app as rules_app
+from onestop.rules.settings import Settings as RulesSettings
 
 ONESTOP = str(Path(sys.executable).parent / "onestop")
 
-rules_schema = schemathesis.openapi.from_dict(rules_app().openapi())
+rules_schema = schemathesis.openapi.from_dict(rules_app(RulesSettings(**settings_keys("rules"))).openapi())
 
 
 @pytest.fixture(scope="module")
 def rules_server(pg_server: str, nats_url: str, make_database) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
     port = free_port()
     env = {**os.environ, "DATABASE_URL": pg_server, "NATS_URL": nats_url,
-           "ONESTOP_DATABASE_NAME": make_database("rules"), "ONESTOP_LOG_LEVEL": "WARNING"}
+           "ONESTOP_DATABASE_NAME": make_database("rules"), "ONESTOP_LOG_LEVEL": "WARNING", **key_env("rules")}
     proc = subprocess.Popen([ONESTOP, "serve", "rules", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -41,8 +43,7 @@ def rules_server(pg_server: str, nats_url: str, make_database) -> Iterator[tuple
     else:
         proc.kill()
         raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "rules did not start")
-    app = rules_app()
-    token = app.state.tokens.mint("operator", subject="operator:fuzz")
+    token = mint("operator", subject="operator:fuzz")
     yield url, token
     proc.terminate()
     proc.wait(10)

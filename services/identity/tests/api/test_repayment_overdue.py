@@ -12,6 +12,7 @@ from identity_api_helpers import csv_bytes, make_id, row, unique_seq, upload
 from sqlalchemy import func, select
 
 from onestop.common.nats import ensure_stream
+from onestop.common.testing import mint
 from onestop.contracts.events.base import Envelope
 from onestop.contracts.events.ledger import RepaymentOverdue
 
@@ -21,7 +22,7 @@ async def test_overdue_opens_one_case(identity, nats_url) -> None:  # type: igno
     number = make_id("320681", unique_seq())
     r = await upload(client, app, csv_bytes([row(number, "参保人员", "320681", insurance="职工")]), source="insurance")
     assert r.status_code == 201
-    elig = await client.post("/v1/eligibility", headers={"Authorization": "Bearer " + app.state.tokens.mint(
+    elig = await client.post("/v1/eligibility", headers={"Authorization": "Bearer " + mint(
         "operator")}, json={"id_number": number, "region_code": "320681", "hospital_code": "H320681001"})
     person_id = elig.json()["person_id"]
     event = RepaymentOverdue(person_ref=person_id, region_code="320681", hospital_code="H320681001",

@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
     cipher = settings.pii_cipher()
 
     async def start(runtime: Runtime) -> None:
-        client = RulesClient(settings.rules_url, runtime.tokens, rules_transport)
+        client = RulesClient(settings.rules_url, runtime.service_tokens.auth("rules"), rules_transport)
         book = RuleBook(runtime.db, client, settings.rules_cache_s)
         reads = await ReadPool.open(settings.service_database_url(), size=settings.read_pool_size,
                                     synchronous_commit=settings.audit_synchronous_commit)

@@ -16,15 +16,12 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from onestop.common.auth import TokenIssuer
 from onestop.common.db import Database
 from onestop.common.errors import Unavailable
 from onestop.contracts.enums import HospitalLevel
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.identity.domain.eligibility import Hospital
 from onestop.identity.store import rules_cache
-
-_TOKEN_TTL_S = 8 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,22 +47,15 @@ def _no_policy(r: httpx.Response) -> bool:
 
 
 class RulesClient:
-    """HTTP calls to rules, authenticated with a token identity mints from its own key ring."""
+    """HTTP calls to rules with identity's own `service` token (`ServiceTokenMinter.auth("rules")`): it reads
+    only what any caller of rules may read (a treat-first rule, a hospital list), never as an operator."""
 
-    def __init__(self, base_url: str, tokens: TokenIssuer, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=5.0)
-        self._tokens = tokens
-        self._token: tuple[float, str] | None = None
-
-    def _auth(self) -> dict[str, str]:
-        if self._token is None or time.monotonic() - self._token[0] > _TOKEN_TTL_S / 2:
-            self._token = (time.monotonic(), self._tokens.mint("operator", subject="service:identity",
-                                                               ttl_s=_TOKEN_TTL_S))
-        return {"Authorization": f"Bearer {self._token[1]}"}
+    def __init__(self, base_url: str, auth: httpx.Auth, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=5.0, auth=auth)
 
     async def _get_response(self, path: str, params: dict[str, str]) -> httpx.Response | None:
         try:
-            r = await self._http.get(path, params=params, headers=self._auth())
+            r = await self._http.get(path, params=params)
         except httpx.HTTPError as exc:
             raise Unavailable("the rules service is unreachable", dependency="rules") from exc
         if r.status_code == 404 or _no_policy(r):
