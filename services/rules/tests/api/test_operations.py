@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from rules_api_helpers import bearer
 
+from onestop.common.testing import session_keys
+from onestop.common.tokens import ServiceTokenMinter
+
+
+def ledger_service_token() -> dict[str, str]:
+    """The ledger's own `service` token for rules (the ledger reads operations in later issues)."""
+    token = ServiceTokenMinter("ledger", session_keys().service_keys["ledger"]).token_for("rules")
+    return {"Authorization": f"Bearer {token}"}
+
 
 async def test_guyang_operations_with_the_seed_values(rules) -> None:  # type: ignore[no-untyped-def]
     app, client = rules
     r = await client.get("/v1/operations", params={"region_code": "150222", "date": "2018-05-01"},
-                         headers=bearer(app, "operator", subject="service:ledger"))  # as services call today
+                         headers=ledger_service_token())
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["policy"]["id"] == "150222" and body["date"] == "2018-05-01"
