@@ -275,6 +275,18 @@ def strip(node: Any, path: str, *, covered: bool, check: bool, meta: bool,
     return fields
 
 
+def _as_date(v: Any) -> date | None:
+    """A date as YAML gives it, or quoted ("2021-01-01", as an API-added hospital is written back)."""
+    if isinstance(v, date):
+        return v
+    if isinstance(v, str):
+        try:
+            return date.fromisoformat(v)
+        except ValueError:
+            return None  # the schema check names the field
+    return None
+
+
 def breakpoints(node: Any, acc: set[date] | None = None) -> set[date]:
     """Every date at which some value of the document changes."""
     acc = set() if acc is None else acc
@@ -282,8 +294,10 @@ def breakpoints(node: Any, acc: set[date] | None = None) -> set[date]:
         if "by_date" in node and isinstance(node["by_date"], list):
             acc.update(e["from"] for e in node["by_date"])
         for k, v in node.items():
-            if k in ("valid_from", "valid_to") and isinstance(v, date):
-                acc.add(v)
+            if k in ("valid_from", "valid_to"):
+                d = _as_date(v)
+                if d is not None:
+                    acc.add(d)
             else:
                 breakpoints(v, acc)
     elif isinstance(node, list):
