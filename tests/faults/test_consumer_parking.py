@@ -20,11 +20,7 @@ from onestop.common.errors import NotFound
 from onestop.common.inbox import Inbox
 from onestop.common.service_app import Runtime, build_app
 from onestop.common.settings import ServiceSettings
-<<<<<<< HEAD:tests/faults/test_consumer_parking.py
 from onestop.common.testing import bearer, eventually, running, settings_keys
-=======
-from onestop.common.testing import mint, running, settings_keys
->>>>>>> main:libs/common/tests/test_consumer.py
 from onestop.contracts.events.base import Envelope, stream_name
 from onestop.contracts.events.ledger import RepaymentOverdue
 from onestop.ledger.store.tables import metadata
@@ -85,11 +81,7 @@ async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_re
     known = {KNOWN}
     app = consumer_app(settings, known)
     async with running(app) as client:
-<<<<<<< HEAD:tests/faults/test_consumer_parking.py
         op = bearer("operator", subject="operator:t")
-=======
-        op = {"Authorization": "Bearer " + mint("operator", subject="operator:t")}
->>>>>>> main:libs/common/tests/test_consumer.py
         nc = await nats.connect(settings.nats_url)
         js = nc.jetstream()
         sent: dict[str, str] = {}
@@ -134,14 +126,9 @@ async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_re
         metrics = (await client.get("/metrics")).text
         assert 'onestop_parked_events{consumer="test-ledger",state="parked"} 3.0' in metrics
         assert 'onestop_parked_events{consumer="test-ledger",state="waiting"} 1.0' in metrics
-<<<<<<< HEAD:tests/faults/test_consumer_parking.py
         assert 'onestop_events_unreadable_total{consumer="test-ledger"} 1.0' in metrics
         hospital = bearer("hospital", subject="hospital:H1", hospital_code="H1")
         assert (await client.get("/v1/parked-events", headers=hospital)).status_code == 403
-=======
-        assert (await client.get("/v1/parked-events", headers={"Authorization": "Bearer " + mint(
-            "hospital", subject="hospital:H1", hospital_code="H1")})).status_code == 403
->>>>>>> main:libs/common/tests/test_consumer.py
 
         # Retrying the waiting one is refused; the parked one fails again while its person is unknown.
         assert (await client.post(f"/v1/parked-events/{waiting['id']}:retry", headers=op)).status_code == 409

@@ -53,12 +53,8 @@ async def test_database_down_90_s_loses_no_event_and_applies_each_once(own_pg, s
     with ThreadPoolExecutor(1) as pool:  # Alembic runs its own event loop
         pool.submit(prepare).result()
     identity_settings = IdentitySettings(DATABASE_URL=own_pg.url, NATS_URL=nats.url, database_name=name,
-<<<<<<< HEAD
                                          relay_interval_s=0.05, consumer_retry_max_s=5.0,
                                          **settings_keys("identity"))
-=======
-                                         relay_interval_s=0.05, consumer_retry_max_s=5.0, **settings_keys("identity"))
->>>>>>> main
     rules = rules_app(settings_for("rules", nats=nats.url))
     identity = identity_app(identity_settings)
     async with running(rules) as rc, running(identity) as ic:
