@@ -38,7 +38,7 @@ def overdue(plan_id: str, person_ref: str = KNOWN) -> RepaymentOverdue:
 def envelope_bytes(data: dict[str, Any], *, type_: str = OVERDUE, subject: str = "") -> tuple[str, bytes]:
     env = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/onestop/ledger", "type": type_,
            "subject": subject, "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
-           "data": data}
+           "data": data, "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}  # an extension
     return env["id"], json.dumps(env).encode()
 
 

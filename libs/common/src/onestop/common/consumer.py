@@ -145,7 +145,7 @@ class StreamConsumer:
 
     async def _handle(self, msg: Any, behind: list[Any]) -> None:
         try:
-            envelope = Envelope.model_validate(json.loads(msg.data))
+            envelope = Envelope.read(json.loads(msg.data))
         except Exception:  # not an envelope at all: no id, no type to park it under; counted, never silent
             EVENTS_UNREADABLE.labels(self.durable).inc()
             log.error("event_unreadable", consumer=self.durable, subject=msg.subject)
