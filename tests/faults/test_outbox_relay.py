@@ -13,7 +13,7 @@ import nats
 import pytest
 from sqlalchemy import func, select, text
 
-from onestop.common.db import Database
+from onestop.common.db import Database, delete_in_batches
 from onestop.common.housekeeping import sweep
 from onestop.common.idempotency import Idempotency
 from onestop.common.nats import ensure_stream
@@ -180,3 +180,13 @@ def test_retention_windows_are_settings_with_floors() -> None:
         ServiceSettings(idempotency_ttl_days=6, **keys)
     with pytest.raises(ValueError, match="inbox_retention_days"):
         ServiceSettings(inbox_retention_days=1, **keys)
+
+
+async def test_a_purge_deletes_in_batches_until_nothing_old_is_left(env) -> None:  # type: ignore[no-untyped-def]
+    ids = await commit(env, *(event("P", v) for v in range(1, 6)))
+    t = metadata.tables["outbox"]
+    async with env.db.transaction() as s:
+        await s.execute(text("UPDATE outbox SET published_at = now() - interval '10 days'"))
+    assert await delete_in_batches(env.db, t, t.c.event_id.in_(ids[:5]), batch=2) == 5  # 2 + 2 + 1
+    async with env.db.transaction() as s:
+        assert (await s.execute(select(func.count()).select_from(t))).scalar_one() == 0

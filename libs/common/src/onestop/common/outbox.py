@@ -17,11 +17,11 @@ import structlog
 from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
-from sqlalchemy import MetaData, Table, Text, cast, delete, func, select, text, update
+from sqlalchemy import MetaData, Table, Text, cast, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.clock import now
-from onestop.common.db import OUTBOX_WRITTEN, Database
+from onestop.common.db import OUTBOX_WRITTEN, Database, delete_in_batches
 from onestop.common.metrics import OUTBOX_PARKED, OUTBOX_PARKED_NOW, OUTBOX_PUBLISHED
 from onestop.contracts.events.base import Envelope, EventPayload
 
@@ -74,9 +74,7 @@ async def count_parked(db: Database, metadata: MetaData, service: str) -> int:
 async def purge_published(db: Database, metadata: MetaData, hours: float) -> int:
     """Delete outbox rows published longer ago than the retention (JetStream and the inboxes have them)."""
     t = metadata.tables["outbox"]
-    async with db.transaction() as session:
-        res = await session.execute(delete(t).where(t.c.published_at < now() - timedelta(hours=hours)))
-        return res.rowcount or 0
+    return await delete_in_batches(db, t, t.c.published_at < now() - timedelta(hours=hours))
 
 
 class OutboxRelay:
