@@ -35,8 +35,8 @@ async def test_quote_pinned_body_for_each_shipped_region(rules, region: str) -> 
 async def test_payers_in_waterfall_order(rules) -> None:  # type: ignore[no-untyped-def]
     app, client = rules
     q = (await client.post("/v1/quotes", json=pinned_body("150222"), headers=bearer(app))).json()
-    # 固阳 (003): basic → critical illness → assistance → the 95% gap fill, in the policy's order
-    assert [p["payer"] for p in q["payers"]] == ["basic", "critical_illness", "assistance", "gap_fill"]
+    # 固阳 (003 二(三)2): basic → critical illness → commercial → assistance → the 95% gap fill, in the policy's order
+    assert [p["payer"] for p in q["payers"]] == ["basic", "critical_illness", "commercial", "assistance", "gap_fill"]
     assert Decimal(q["self_pay"]) == (Decimal(q["total"]) * Decimal("0.05")).quantize(Decimal("0.01"))
 
 

@@ -14,8 +14,9 @@ from math import gcd
 from typing import Any
 
 from onestop.contracts.enums import Disability, HospitalLevel, Insurance, StayKind
-from onestop.contracts.quote import Accumulators, Person
+from onestop.contracts.quote import Accumulators, Person, Stay
 from onestop.rules.domain.calculators import ONE, pct, yuan
+from onestop.rules.domain.conditions import TiltChooser
 from onestop.rules.domain.payer import ResolvedPayer
 from onestop.rules.domain.steps import Step, TierVariant, Tilted, Turn, Variant, _step
 from onestop.rules.domain.tilts import Tilts, deductible_tilts, tilt_ratio
@@ -364,10 +365,10 @@ class LevelPlan:
 class Plans:
     """A resolved policy's plans, by (insurance, stay kind, hospital level)."""
 
-    __slots__ = ("levels", "tilt_population", "default_copay")
+    __slots__ = ("levels", "tilt_population", "default_copay", "chooser")
 
     def __init__(self, payers: tuple[ResolvedPayer, ...], package: ResolvedPayer | None, tilts: Tilts | None,
-                 default_copay: Decimal) -> None:
+                 default_copay: Decimal, chooser: TiltChooser | None = None) -> None:
         self.levels: dict[tuple[Insurance, StayKind, HospitalLevel], LevelPlan] = {}
         for ins in Insurance:
             for kind in StayKind:
@@ -376,11 +377,15 @@ class Plans:
                                  if p.applies_at(ins, kind, level))
                     pkg = package if package is not None and package.applies_at(ins, kind, level) else None
                     self.levels[ins, kind, level] = LevelPlan(here, pkg)
-        self.tilt_population: frozenset | None = frozenset(tilts.population) if tilts is not None else None
+        self.chooser = chooser  # the tilts name populations (conditions.tilt_chooser), else by categories
+        self.tilt_population: frozenset | None = (
+            frozenset(tilts.population) if tilts is not None and chooser is None else None)
         self.default_copay: tuple[int, int] | None = default_copay.as_integer_ratio() if default_copay else None
 
-    def tilted(self, person: Person) -> bool:
-        """Whether the tilts cover the person (tilts.Tilts.covers)."""
+    def tilted(self, person: Person, stay: Stay) -> str | None:
+        """The population whose tilts the person has on this stay, as the patient reads it (None: none)."""
+        if self.chooser is not None:
+            return self.chooser(person, stay)
         pop = self.tilt_population
-        return pop is not None and not pop.isdisjoint(person.categories)
+        return "贫困人口" if pop is not None and not pop.isdisjoint(person.categories) else None
 
