@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-from identity_api_helpers import auth, csv_bytes, fresh_ids, row, upload
+from identity_api_helpers import auth, csv_bytes, drained, fresh_ids, row, upload
 from sqlalchemy import text
 
 GUYANG = "150222"
@@ -62,14 +59,6 @@ async def test_an_import_that_fails_midway_is_marked_failed_with_its_reason(iden
     assert run["failure_reason"] == "the import stopped after 100 rows were committed: UndefinedTableError"
     await drained(app)  # the committed batch's events go out; later tests count what is published
 
-
-async def drained(app: Any) -> None:
-    for _ in range(300):
-        async with app.state.runtime.db.transaction() as s:
-            if not (await s.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one():
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the outbox did not drain")
 
 
 async def test_an_upload_above_the_size_limit_is_413(identity, monkeypatch) -> None:  # type: ignore[no-untyped-def]
