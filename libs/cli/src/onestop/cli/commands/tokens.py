@@ -97,11 +97,14 @@ def revoke(
     data_dir: Annotated[Path, typer.Option(help="the local run's data directory")] = DEFAULT_DATA_DIR,
 ) -> None:
     """Put a token (or a subject's tokens) on the revocation list every service watches."""
+    from onestop.common.logging import configure_logging
     from onestop.common.nats import connect
     from onestop.common.revocation import revoke as put_revocation
 
     if (jti is None) == (subject is None):
         _fail("name a token id (JTI) or --subject, not both")
+
+    configure_logging("ERROR", "cli")  # the client's own "disconnected" on close is not news to an operator
 
     async def work() -> str:
         nc = await connect(_nats_url(nats_url, data_dir), name="onestop-token-revoke")
