@@ -17,9 +17,14 @@ router = APIRouter(prefix="/v1", tags=["reference data"])
 
 
 class OperationsRead(BaseModel):
+    """A region's operational policy data on a date; `policy` is the version (and the parents) the values
+    come from."""
+
     region_code: str
     date: date
-    policy: PolicyRef = Field(description="the policy version (and the parents) the values come from")
+    # No Field(description=) here: FastAPI's OpenAPI generation then leaves that description on
+    # PolicyRef's shared schema, and the AsyncAPI document built later in the process differs.
+    policy: PolicyRef
     operations: Operations
     illustrative: list[IllustrativeValue] = Field(
         description="which of these values no seed states (marked illustrative: true in the policy)")
