@@ -1,5 +1,6 @@
 """Issue 11 points 1, 2, 3, 5: yearly deductibles, a stay settled in parts (中途结算), the policy's date
-basis, and 按病种 below the package price. Numbers worked by hand in the comments (yuan)."""
+basis, 按病种 below the package price, and a package stay settled in parts billing the package once.
+Numbers worked by hand in the comments (yuan)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
+from onestop.contracts.money import format_fen
 from onestop.contracts.quote import Accumulators, QuoteRequest, apply_delta
 from onestop.rules.domain import PolicyRegistry, compute_quote
 from onestop.rules.service import Policies, quote
@@ -33,7 +38,7 @@ def acc_json(acc: Accumulators) -> dict[str, Any]:
 
 
 def part_request(mk, region, *, index, final, on, amount, acc=None, starts_on=None, admitted_at=None,
-                 borne=None, categories=POOR, level="county", **kw) -> QuoteRequest:
+                 borne=None, before=None, categories=POOR, level="county", **kw) -> QuoteRequest:
     base = mk(region, categories=categories, level=level, lines=[(A, "A", amount)], accumulators=acc, on=on, **kw)
     body = base.model_dump(mode="json", by_alias=True)
     part: dict[str, Any] = {"index": index, "final": final}
@@ -41,6 +46,8 @@ def part_request(mk, region, *, index, final, on, amount, acc=None, starts_on=No
         part["starts_on"] = starts_on
     if borne:
         part["deductible_borne"] = borne
+    if before:
+        part["billed_before"] = before
     body["stay"].update(part=part, admitted_at=admitted_at)
     return QuoteRequest.model_validate(body)
 
@@ -237,3 +244,135 @@ def test_a_policy_that_does_not_say_bills_the_package_price(tmp_path, mk):
     res = q(PolicyRegistry.load(tmp_path),
             mk(categories=POOR, level="city", disease_code="C16.9", lines=[(A, "A", "10000.00")]))
     assert res.total == 4200000 and res.self_pay == 210000  # 42000 × 5%
+
+
+# --------------------------------------------------------------------------- points 2 and 5: a package stay in parts
+
+
+def _guyang_text() -> str:
+    return (POLICIES / "150222" / "policy.v1.yaml").read_text(encoding="utf-8")
+
+
+def _package_region(tmp_path: Path) -> PolicyRegistry:
+    """150222 as a region that bills the package price also below it (`when_itemised_lower: package`)."""
+    text = _guyang_text().replace("when_itemised_lower: {value: itemised", "when_itemised_lower: {value: package")
+    assert "value: package" in text
+    (tmp_path / "150222").mkdir()
+    (tmp_path / "150222" / "policy.v1.yaml").write_text(text, encoding="utf-8")
+    return PolicyRegistry.load(tmp_path)
+
+
+C16 = dict(level="city", disease_code="C16.9", admitted_at="2024-05-01")
+
+
+def _in_parts(reg, mk, first: str, second: str):
+    """Two parts of one 150222 C16 stay at a city hospital in 2024 (registered poor): part 1 up to 31 May,
+    part 2 (final) from 1 June carrying what part 1 billed and the deductibles it bore."""
+    p1 = q(reg, part_request(mk, "150222", index=1, final=False, on="2024-05-31", amount=first, **C16))
+    acc = acc_json(apply_delta(Accumulators(), p1.delta))
+    borne = {k: format_fen(v) for k, v in p1.delta.deductible_paid.items()}
+    p2 = q(reg, part_request(mk, "150222", index=2, final=True, on="2024-06-10", amount=second,
+                             starts_on="2024-06-01", acc=acc, borne=borne, before=format_fen(p1.total), **C16))
+    return p1, p2
+
+
+def _whole(reg, mk, amount: str):
+    return q(reg, mk(categories=POOR, level="city", disease_code="C16.9", lines=[(A, "A", amount)],
+                             on="2024-06-10"))
+
+
+def test_a_package_stay_in_two_parts_bills_what_one_settlement_bills(registry, mk):
+    # 150222, registered poor, C16 胃癌 (package 42000) at a city hospital: basic deductible 600 × 50% = 300,
+    # ratio 65% + 5 = 70%; critical illness threshold 13000 × 50% = 6500, 55% + 5 = 60%; commercial
+    # deductible 10000; assistance 60%; gap fill to 95%.
+    # One settlement of itemised 50000: billed 42000, the hospital bears 8000;
+    # basic (42000 − 300) × 70% = 29190; CI (12810 − 6500) × 60% = 3786; commercial 9024 < 10000 → 0;
+    # assistance 9024 × 60% = 5414.40; gap fill 3609.60 − 2100 = 1509.60; the patient 2100 (5%)
+    whole = _whole(registry, mk, "50000.00")
+    assert (whole.total, whole.hosp_part_amt, whole.self_pay) == (4200000, 800000, 210000)
+    assert amounts(whole) == {"basic": 2919000, "critical_illness": 378600, "commercial": 0, "assistance": 541440,
+                              "gap_fill": 150960}
+    # Part 1, itemised 20000 (not final: billed itemised): basic (20000 − 300) × 70% = 13790; CI 6210 < 6500 → 0;
+    # commercial 0; assistance 6210 × 60% = 3726; gap fill 2484 − 1000 = 1484; the patient 1000.
+    # Part 2, itemised 30000, billed_before 20000: billed min(42000, 20000 + 30000) − 20000 = 22000, the
+    # hospital bears 30000 − 22000 = 8000; basic 22000 × 70% = 15400 (deductible borne by part 1);
+    # CI (6210 + 6600 − 6500) × 60% = 3786; commercial 0; assistance 2814 × 60% = 1688.40;
+    # gap fill 1125.60 − 1100 = 25.60; the patient 1100
+    p1, p2 = _in_parts(registry, mk, "20000.00", "30000.00")
+    assert (p1.total, p1.hosp_part_amt, p1.self_pay) == (2000000, 0, 100000)
+    assert amounts(p1) == {"basic": 1379000, "critical_illness": 0, "commercial": 0, "assistance": 372600,
+                           "gap_fill": 148400}
+    assert (p2.total, p2.itemised_total, p2.hosp_part_amt, p2.self_pay) == (2200000, 3000000, 800000, 110000)
+    assert amounts(p2) == {"basic": 1540000, "critical_illness": 378600, "commercial": 0, "assistance": 168840,
+                           "gap_fill": 2560}
+    assert p1.total + p2.total == whole.total and p1.hosp_part_amt + p2.hosp_part_amt == whole.hosp_part_amt
+    assert {k: amounts(p1)[k] + amounts(p2)[k] for k in amounts(whole)} == amounts(whole)
+    assert p1.self_pay + p2.self_pay == whole.self_pay
+    for res in (p1, p2):  # conservation per part, to the fen
+        assert sum(amounts(res).values()) + res.self_pay == res.total
+    step = next(s for s in p2.trace if s.code == "package")
+    assert "此前中途结算已计费20000.00元" in step.text_zh and "余额22000.00元" in step.text_zh
+
+
+def test_the_gap_fill_reaches_its_target_per_part_not_over_the_stay(registry, mk):
+    # the same stay split 30000 + 20000. Part 1: basic (30000 − 300) × 70% = 20790; CI (9210 − 6500) × 60% = 1626;
+    # assistance 7584 × 60% = 4550.40; gap fill 3033.60 − 1500 = 1533.60; the patient 1500.
+    # Part 2 billed 42000 − 30000 = 12000 (hospital 8000): basic 8400, CI 3600 × 60% = 2160, assistance
+    # 1440 × 60% = 864; 576 is left, below the part's target 600: the gap fill pays 0, the patient 576.
+    # The stay is billed 42000 as one settlement would, but the patient pays 2076, not 2100, and the gap
+    # fill 24 more: each settlement is held to 95% on its own (DESIGN §5 gap_fill), not the stay as a whole
+    whole = _whole(registry, mk, "50000.00")
+    p1, p2 = _in_parts(registry, mk, "30000.00", "20000.00")
+    assert amounts(p1) == {"basic": 2079000, "critical_illness": 162600, "commercial": 0, "assistance": 455040,
+                           "gap_fill": 153360}
+    assert amounts(p2) == {"basic": 840000, "critical_illness": 216000, "commercial": 0, "assistance": 86400,
+                           "gap_fill": 0}
+    assert (p1.self_pay, p2.self_pay, p2.total, p2.hosp_part_amt) == (150000, 57600, 1200000, 800000)
+    assert p1.total + p2.total == whole.total
+    assert whole.self_pay - (p1.self_pay + p2.self_pay) == 2400
+    assert amounts(p1)["gap_fill"] + amounts(p2)["gap_fill"] - amounts(whole)["gap_fill"] == 2400
+
+
+def test_a_first_part_above_the_package_price_leaves_the_final_part_billed_nothing(registry, tmp_path, mk):
+    # part 1 bills itemised 45000 > 42000: the final part (itemised 5000) bills max(0, min(42000, 50000) − 45000)
+    # = 0 under 固阳's rule, and max(0, 42000 − 45000) = 0 under `package`; the hospital bears its 5000
+    for reg in (registry, _package_region(tmp_path)):
+        p1, p2 = _in_parts(reg, mk, "45000.00", "5000.00")
+        assert p1.total == 4500000 and not any(s.code == "package" for s in p1.trace)
+        assert (p2.total, p2.itemised_total, p2.hosp_part_amt, p2.self_pay) == (0, 500000, 500000, 0)
+        assert set(amounts(p2).values()) == {0} and p2.delta.paid == {}
+        assert "本次不再计费" in next(s for s in p2.trace if s.code == "package").text_zh
+
+
+def test_a_region_billing_the_package_price_bills_the_rest_of_it_on_the_final_part(registry, tmp_path, mk):
+    reg = _package_region(tmp_path)
+    # itemised 30000 < 42000, billed at the package price 42000 as one settlement (the patient 2100, 5%)
+    whole = _whole(reg, mk, "30000.00")
+    assert (whole.total, whole.hosp_part_amt, whole.self_pay) == (4200000, 0, 210000)
+    # parts 20000 + 10000: part 2 bills 42000 − 20000 = 22000 (above its itemised 10000: nothing for the
+    # hospital), its payers as in the first test's part 2: basic 15400, CI 3786, assistance 1688.40,
+    # gap fill 25.60, the patient 1100; the two parts bill 42000 and the patient 2100, as one settlement
+    p1, p2 = _in_parts(reg, mk, "20000.00", "10000.00")
+    assert (p2.total, p2.itemised_total, p2.hosp_part_amt, p2.self_pay) == (2200000, 1000000, 0, 110000)
+    assert amounts(p2) == {"basic": 1540000, "critical_illness": 378600, "commercial": 0, "assistance": 168840,
+                           "gap_fill": 2560}
+    assert p1.total + p2.total == whole.total and p1.self_pay + p2.self_pay == whole.self_pay
+    # 固阳 (the lower) bills the same split 20000 + 10000 = 30000 in all, as one settlement of 30000
+    g1, g2 = _in_parts(registry, mk, "20000.00", "10000.00")
+    assert g2.total == 1000000 and g1.total + g2.total == _whole(registry, mk, "30000.00").total
+    assert "合计低于病种收费标准" in next(s for s in g2.trace if s.code == "package").text_zh
+
+
+def test_billed_before_is_not_negative_and_not_on_a_first_part(mk):
+    body = mk("150222").model_dump(mode="json", by_alias=True)
+    for part, why in (({"index": 2, "final": True, "starts_on": "2024-03-05", "billed_before": "-1.00"},
+                       "negative"),
+                      ({"index": 2, "final": True, "starts_on": "2024-03-05", "billed_before": "12.345"}, "decimal"),
+                      ({"index": 1, "final": False, "billed_before": "10.00"}, "earlier parts")):
+        body["stay"].update(admitted_at="2024-03-01", part=part)
+        with pytest.raises(ValidationError) as err:
+            QuoteRequest.model_validate(body)
+        assert [e["loc"] for e in err.value.errors()] == [("stay", "part", "billed_before")], why
+        assert err.value.errors()[0]["type"] != "extra_forbidden", why
+    body["stay"]["part"] = {"index": 2, "final": True, "starts_on": "2024-03-05", "billed_before": "20000.50"}
+    assert QuoteRequest.model_validate(body).stay.part.billed_before == 2000050  # type: ignore[union-attr]

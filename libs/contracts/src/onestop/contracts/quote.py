@@ -68,7 +68,15 @@ class StayPart(_Strict):
 
     The ledger stores, per part, the deductible each payer bore in it (the quote's
     `delta.deductible_paid`, also each payer's `trace.deductible_borne`) and sends their sum over
-    the earlier parts as `deductible_borne` with every later part."""
+    the earlier parts as `deductible_borne` with every later part, and the sum of their `total`s as
+    `billed_before`.
+
+    Under a package price (按病种) the earlier parts bill itemised and the final part bills only the
+    rest of the package, so the stay is billed what one settlement of it would bill (unless an
+    earlier part alone already billed more than the package price: the final part then bills 0).
+    Every settlement meets its own gap-fill target (an effective ratio such as 95%, 固阳): the target
+    is reached per part, not over the whole stay, so the patient pays at most the target share of
+    each part's bill; where earlier payers already cover more of a part, its share is lower."""
 
     index: int = Field(ge=1, le=366, description="1: the part from admission; 2, 3, …: the later parts, in order")
     final: bool = Field(description="the last part, ending at discharge: only it takes a package price "
@@ -80,6 +88,15 @@ class StayPart(_Strict):
         default_factory=dict, description="per payer id, the per-stay deductible (起付线) the stay's earlier "
                                           "parts bore: a later part charges only the rest (unless the policy "
                                           "charges it again on each part)")
+
+    billed_before: NonNegativeYuan = Field(
+        0, description="yuan: what the stay's earlier parts billed (the sum of their quotes' `total`), default "
+                       "0. Read by the final part of a package stay (按病种): it bills max(0, package price − "
+                       "billed_before) where the policy bills the package price (`when_itemised_lower: "
+                       "package`), and min(package price, billed_before + this part's itemised bill) − "
+                       "billed_before, never below 0, where it bills the lower of the two (`itemised`, 固阳). "
+                       "What this part's itemised bill exceeds that is the hospital's (`hosp_part_amt`). "
+                       "Earlier parts bill itemised")
 
     @field_validator("starts_on")
     @classmethod
@@ -97,6 +114,13 @@ class StayPart(_Strict):
             raise ValueError("a deductible borne is not negative")
         return {k: x for k, x in v.items() if x}
 
+    @field_validator("billed_before")
+    @classmethod
+    def _billed(cls, v: int, info: ValidationInfo) -> int:
+        if v and info.data.get("index") == 1:
+            raise ValueError("the first part has no earlier parts to have billed anything")
+        return v
+
 
 class Stay(_Strict):
     kind: StayKind
@@ -111,7 +135,10 @@ class Stay(_Strict):
     discharged_at: date | None = Field(None, description="discharge date (出院日期); default: the request's `date`. "
                                                          "A policy in force by discharge date is chosen by it")
     part: StayPart | None = Field(None, description="this quote settles a part of the stay (中途结算); "
-                                                    "absent: the whole stay")
+                                                    "absent: the whole stay. A package price (按病种) is "
+                                                    "billed once over the parts (`billed_before`); a gap "
+                                                    "fill (e.g. 95%) reaches its target per part, not over "
+                                                    "the whole stay")
 
     @field_validator("discharged_at")
     @classmethod

@@ -135,9 +135,12 @@ def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, lines: Iterable[_Line]
           unknown: Unknown | None = None) -> tuple:
     """(package or None, total, scope, class C, over limit, co-pay-first, unknown lines, itemised, hosp part).
 
-    Under a package (按病种, the final part of a stay only) the bill is its price, all in scope, the
-    itemised excess the hospital's; an itemised bill below the price is billed as itemised where
-    the policy says so (`when_itemised_lower`)."""
+    Under a package (按病种) the bill is its price, all in scope, the itemised excess the hospital's;
+    an itemised bill below the price is billed as itemised where the policy says so
+    (`when_itemised_lower`). A stay settled in parts (中途结算) bills its earlier parts itemised and
+    takes the package on its final part only, which bills what is left of the package after what the
+    earlier parts billed (`part.billed_before`), never below 0: a package stay is billed the package
+    once, whatever its split, not its earlier parts' itemised bills and the full price on top."""
     pkg = None
     part = stay.part
     if rp.package is not None and (part is None or part.final) and rp.package.applies(person, stay):
@@ -145,9 +148,12 @@ def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, lines: Iterable[_Line]
         pkg = packages.find(stay.disease_code, person.age)
     if pkg is not None:
         itemised = sum(ln.amount for ln in lines)
-        if itemised < pkg.price and packages.when_itemised_lower == "itemised":
-            return pkg, itemised, itemised, 0, 0, 0, 0, itemised, 0
-        return pkg, pkg.price, pkg.price, 0, 0, 0, 0, itemised, max(0, itemised - pkg.price)
+        before = 0 if part is None else part.billed_before
+        if packages.when_itemised_lower == "itemised":  # the lower of the stay's itemised bill and the price
+            billable = max(0, min(pkg.price, before + itemised) - before)
+        else:
+            billable = max(0, pkg.price - before)
+        return pkg, billable, billable, 0, 0, 0, 0, itemised, max(0, itemised - billable)
     total, scope, c_amt, over, pre, n_unknown = classify(rp, lines, unknown)
     return None, total, scope, c_amt, over, pre, n_unknown, total, 0
 
@@ -232,14 +238,20 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
         rp, person, stay, req.lines, unknown_lines if explain else None)
     if pkg is not None:
         if explain:
-            lower = total < pkg.price
-            rest = f"低于病种收费标准，按实际费用{yuan(total)}结算。" if lower else \
-                f"，超出部分{yuan(hosp_part)}由医院承担。"
+            before = 0 if stay.part is None else stay.part.billed_before
+            lower = total + before < pkg.price  # the stay's itemised bill was billed, being the lower
+            if lower:
+                rest = f"{'，合计' if before else ''}低于病种收费标准，按实际费用{yuan(total)}结算。"
+            else:
+                rest = "" if not before else "，此前已达病种收费标准，本次不再计费" if not total else \
+                    f"，本次按病种收费标准余额{yuan(total)}结算"
+                rest += f"，超出部分{yuan(hosp_part)}由医院承担。" if hosp_part else "。"
             lines = [f"{rp.package.path}.params.packages.{pkg.icd10}"]
             if lower:
                 lines.append(f"{rp.package.path}.params.when_itemised_lower")
+            earlier = f"本次住院此前中途结算已计费{yuan(before)}，" if before else ""
             steps.append(_ts("package", lines, f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准"
-                                               f"{yuan(pkg.price)}；明细费用{yuan(itemised)}{rest}"))
+                                               f"{yuan(pkg.price)}；{earlier}明细费用{yuan(itemised)}{rest}"))
     elif unknown and explain:
         notes = [CatalogueNote(
             code=code, his_class=cls, line_ids=[ln.line_id for ln in same],
