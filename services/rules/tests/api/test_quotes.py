@@ -65,6 +65,12 @@ def _fields(r) -> list[str]:  # type: ignore[no-untyped-def]
     (lambda b: b["stay"].update(admitted_at="2026-03-01", part={"index": 2, "final": True}), "stay.part.starts_on"),
     (lambda b: b["stay"].update(part={"index": 2, "final": True, "starts_on": "2026-03-01"}), "stay.part"),
     (lambda b: b["stay"].update(admitted_at="2026-03-10", discharged_at="2026-03-01"), "stay.discharged_at"),
+    (lambda b: b["stay"].update(admitted_at="2026-03-01", part={"index": 2, "final": True, "starts_on": "2026-03-05",
+                                                                "billed_before": "-0.01"}), "stay.part.billed_before"),
+    (lambda b: b["stay"].update(admitted_at="2026-03-01", part={"index": 2, "final": True, "starts_on": "2026-03-05",
+                                                                "billed_before": "1e3"}), "stay.part.billed_before"),
+    (lambda b: b["stay"].update(admitted_at="2026-03-01", part={"index": 2, "final": True, "starts_on": "2026-03-05",
+                                                                "billed_before": 12.5}), "stay.part.billed_before"),
 ])
 async def test_bad_input_names_the_field(rules, mutate, field: str) -> None:  # type: ignore[no-untyped-def]
     app, client = rules
@@ -130,7 +136,10 @@ async def test_a_part_of_a_stay_over_http_and_its_fields_in_the_openapi(rules) -
     app, client = rules
     schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
     part = schemas["StayPart"]["properties"]
-    assert all(part[f].get("description") for f in ("index", "final", "starts_on", "deductible_borne"))
+    assert all(part[f].get("description") for f in ("index", "final", "starts_on", "deductible_borne",
+                                                    "billed_before"))
+    assert "按病种" in part["billed_before"]["description"]
+    assert "per part" in schemas["Stay"]["properties"]["part"]["description"]  # the gap fill's target
     body = pinned_body("410000")
     body["lines"] = [{"line_id": "L1", "code": "250101001", "name": "血常规", "class": "A", "amount": "10000.00"}]
     body["stay"].update(admitted_at="2025-12-20", part={"index": 2, "final": True, "starts_on": "2026-01-01",
@@ -141,3 +150,20 @@ async def test_a_part_of_a_stay_over_http_and_its_fields_in_the_openapi(rules) -
     # county: (10000 − (300 − 200)) × 80% = 7920, and the stay is not counted again
     assert basic["amount"] == "7920.00" and basic["trace"]["deductible_borne"] == "100.00"
     assert r.json()["delta"]["stays"] == {}
+
+
+async def test_the_final_part_of_a_package_stay_bills_the_rest_of_the_package(rules) -> None:  # type: ignore[no-untyped-def]
+    app, client = rules
+    # 150222 C16 (package 42000) at a city hospital: an earlier part billed 20000, this final part's lines
+    # 30000 → billed min(42000, 20000 + 30000) − 20000 = 22000, the hospital bears 8000
+    body = pinned_body("150222")
+    body["lines"] = [{"line_id": "L9", "code": "250101001", "name": "血常规", "class": "A", "amount": "30000.00"}]
+    body["stay"].update(hospital_level="city", disease_code="C16.9", admitted_at="2026-02-20",
+                        part={"index": 2, "final": True, "starts_on": "2026-03-01", "billed_before": "20000.00"})
+    r = await client.post("/v1/quotes", json=body, headers=bearer(app))
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert (res["total"], res["itemised_total"], res["hosp_part_amt"]) == ("22000.00", "30000.00", "8000.00")
+    assert sum(Decimal(p["amount"]) for p in res["payers"]) + Decimal(res["self_pay"]) == Decimal("22000.00")
+    n = (await client.post("/v1/quotes?shape=nhsa", json=body, headers=bearer(app))).json()
+    assert (n["medfee_sumamt"], n["hosp_part_amt"]) == ("30000.00", "8000.00")
