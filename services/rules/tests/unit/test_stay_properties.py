@@ -4,17 +4,21 @@ patient's share against the year's accumulators."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from onestop.contracts.enums import HospitalLevel
+from onestop.contracts.enums import HospitalLevel, Insurance
 from onestop.contracts.money import format_fen
 from onestop.contracts.quote import Accumulators, QuoteRequest, apply_delta
-from onestop.rules.domain import compute_quote
+from onestop.rules.domain import PolicyRegistry, compute_quote
 from onestop.rules.domain.plans import Plans
 
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 CODES = ["250101001", "110200001", "120100001", "XB01ABA001", "XL01XCQ003", "ZZ0000001", "UNKNOWN01"]
 LEVELS = [lv.value for lv in HospitalLevel]
@@ -155,3 +159,69 @@ def test_the_patients_share_moves_with_the_accumulators_one_way(registry, region
     a = _quote(registry, _body(region, cats, level, lines, before, ins=ins)).self_pay
     b = _quote(registry, _body(region, cats, level, lines, after, ins=ins)).self_pay
     assert b >= a if field == "paid" else b <= a
+
+
+def _package_registries(registry, tmp: Path) -> dict[str, PolicyRegistry]:
+    """150222 as shipped (固阳 bills the lower of itemised and package) and as a region billing the package."""
+    text = (POLICIES / "150222" / "policy.v1.yaml").read_text(encoding="utf-8")
+    (tmp / "150222").mkdir(exist_ok=True)
+    (tmp / "150222" / "policy.v1.yaml").write_text(
+        text.replace("when_itemised_lower: {value: itemised", "when_itemised_lower: {value: package"), encoding="utf-8")
+    return {"itemised": registry, "package": PolicyRegistry.load(tmp)}
+
+
+@pytest.fixture(scope="module")
+def package_registries(registry, tmp_path_factory) -> dict[str, PolicyRegistry]:
+    return _package_registries(registry, tmp_path_factory.mktemp("package"))
+
+
+@SETTINGS
+@given(rule=st.sampled_from(["itemised", "package"]), cats=st.lists(st.sampled_from(CATEGORIES[:4]), min_size=1,
+                                                                     max_size=2, unique=True),
+       level=st.sampled_from(["city", "province"]), code=st.sampled_from(["C16.9", "C15.1", "N18.5"]),
+       lines=st.lists(line_st, min_size=2, max_size=10), cut=st.integers(1, 9), paid=money_map,
+       cum=st.integers(0, 3_000_000))
+def test_a_package_stay_in_parts_is_billed_what_one_settlement_bills(package_registries, rule, cats, level, code,
+                                                                      lines, cut, paid, cum):
+    """150222's packages (按病种) over a random split of a stay into two parts of one year: the parts' billed
+    totals add up to what one settlement of all the lines bills, and so do the hospital's shares; where
+    the first part alone billed more than the package price the final part bills nothing, the
+    hospital bearing its lines. Each part conserves to the fen. Where the gap fill (95%) is the last
+    payer of both parts and of one settlement, the parts' self-pay adds up to one settlement's within
+    one fen per part. It need not where one settlement needs no gap fill: an earlier part bills
+    itemised, so its class C, over-limit and co-pay-first amounts are out of scope there and its
+    gap fill tops them up, while the package bills the whole stay in scope and the earlier payers
+    alone may take one settlement past 95% (the patient then pays less in one settlement)."""
+    reg = package_registries[rule]
+    cut = min(cut, len(lines) - 1)
+    acc = _acc(paid, {}, cum, {})
+    stay = {"admitted_at": "2024-06-01"}
+    whole = _quote(reg, _body("150222", cats, level, lines, acc, code=code, stay=stay))
+    price = reg.resolve("150222", date(2024, 6, 30)).package.params_for(Insurance.resident).find(code, None).price
+    first = _quote(reg, _body("150222", cats, level, lines[:cut], acc, code=code, on="2024-06-15",
+                              stay={**stay, "part": {"index": 1, "final": False}}))
+    acc2 = apply_delta(Accumulators.model_validate(acc), first.delta).model_dump(mode="json")
+    second = _quote(reg, _body("150222", cats, level, lines[cut:], acc2, code=code, start=cut, stay={
+        **stay, "part": {"index": 2, "final": True, "starts_on": "2024-06-16", "billed_before": format_fen(first.total),
+                         "deductible_borne": {k: format_fen(v) for k, v in first.delta.deductible_paid.items()}}}))
+    assert any(s.code == "package" for s in whole.trace) and any(s.code == "package" for s in second.trace)
+    assert not any(s.code == "package" for s in first.trace)  # an earlier part bills itemised
+    for res in (first, second):
+        assert sum(p.amount for p in res.payers) + res.self_pay == res.total
+    itemised = whole.itemised_total
+    assert first.itemised_total + second.itemised_total == itemised
+    assert whole.total == (price if rule == "package" else min(price, itemised))
+    if first.total <= price:
+        assert first.total + second.total == whole.total
+        assert first.hosp_part_amt + second.hosp_part_amt == whole.hosp_part_amt
+    else:  # the first part alone billed above the price: the rest is the hospital's
+        assert second.total == 0 and second.hosp_part_amt == second.itemised_total and second.self_pay == 0
+    gap = [next((p.amount for p in r.payers if p.payer == "gap_fill"), 0) for r in (first, second, whole)]
+    if gap[0] and gap[1] and first.total + second.total == whole.total:
+        if gap[2]:
+            event("gap fill last in both parts and in one settlement")
+            assert abs(first.self_pay + second.self_pay - whole.self_pay) <= 2
+        else:  # one settlement needed no gap fill: its earlier payers alone left the patient under 5%
+            event("gap fill last in both parts, not in one settlement")
+            assert whole.self_pay <= first.self_pay + second.self_pay + 1
+    event("first part above the price" if first.total > price else "billed as one settlement")
