@@ -124,3 +124,20 @@ async def test_no_stream_captures_rpc_subjects(rules, nats_url: str) -> None:  #
                 assert not (s.startswith("onestop.rpc") or s in (">", "onestop.>")), (info.config.name, s)
     finally:
         await nc.close()
+
+
+async def test_a_part_of_a_stay_over_http_and_its_fields_in_the_openapi(rules) -> None:  # type: ignore[no-untyped-def]
+    app, client = rules
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    part = schemas["StayPart"]["properties"]
+    assert all(part[f].get("description") for f in ("index", "final", "starts_on", "deductible_borne"))
+    body = pinned_body("410000")
+    body["lines"] = [{"line_id": "L1", "code": "250101001", "name": "血常规", "class": "A", "amount": "10000.00"}]
+    body["stay"].update(admitted_at="2025-12-20", part={"index": 2, "final": True, "starts_on": "2026-01-01",
+                                                         "deductible_borne": {"basic": "200.00"}})
+    r = await client.post("/v1/quotes", json=body, headers=bearer(app))
+    assert r.status_code == 200, r.text
+    basic = next(p for p in r.json()["payers"] if p["payer"] == "basic")
+    # county: (10000 − (300 − 200)) × 80% = 7920, and the stay is not counted again
+    assert basic["amount"] == "7920.00" and basic["trace"]["deductible_borne"] == "100.00"
+    assert r.json()["delta"]["stays"] == {}

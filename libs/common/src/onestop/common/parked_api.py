@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from onestop.common.auth import CurrentPrincipal, require_role
@@ -62,7 +62,7 @@ async def list_parked_events(
     """Parked events oldest first, with their subject, envelope and reason; `waiting` ones are held behind a
     parked event of the same aggregate."""
     require_role(principal, Role.operator)
-    if cursor is not None and not cursor.isdigit():
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):  # a BIGINT id
         raise InvalidInput("cursor is not one this endpoint gave", errors=[field_error("cursor", "unknown cursor")])
     states = OPEN if state == "open" else (state,)
     rows = await list_parked(runtime.db, runtime.metadata, states=states,
@@ -72,7 +72,8 @@ async def list_parked_events(
 
 
 @router.post("/parked-events/{parked_id}:retry", summary="Apply a parked event, then those waiting behind it")
-async def retry_parked_event(runtime: RuntimeDep, principal: CurrentPrincipal, parked_id: int) -> RetryRead:
+async def retry_parked_event(runtime: RuntimeDep, principal: CurrentPrincipal,
+                             parked_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> RetryRead:
     """Applies the parked event through the inbox, then the events of its aggregate waiting behind it, in order,
     once each; if one fails again it is the parked one now (`parked_id`, `reason`). 409 when the parked event
     fails again, or when it waits behind another (retry that one); an event applied already answers 200 with

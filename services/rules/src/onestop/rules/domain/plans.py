@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from math import gcd
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any
 
 from onestop.contracts.enums import Disability, HospitalLevel, Insurance, StayKind
 from onestop.contracts.quote import Accumulators, Person, Stay
 from onestop.rules.domain.calculators import ONE, pct, yuan
 from onestop.rules.domain.conditions import TiltChooser
 from onestop.rules.domain.payer import ResolvedPayer
+from onestop.rules.domain.steps import Step, TierVariant, Tilted, Turn, Variant, _step
 from onestop.rules.domain.tilts import Tilts, deductible_tilts, tilt_ratio
 
 LEVEL_ZH = {
@@ -35,65 +36,6 @@ TILT_ZH = {
 _INPATIENT = StayKind.inpatient
 # the policy line of each deductible tilt, in Tilted's order
 _DED_LINES = (None, "tilts.repeat_stay_waiver_payers", "tilts.disability_waiver", "tilts.deductible_factor")
-V = TypeVar("V")
-
-class Step(NamedTuple):
-    """What one payer step came to; money in fen."""
-
-    amount: int
-    base: int
-    deductible: int
-    ratio: Decimal | None
-    cap: int | None
-    cap_left: int | None
-    borne: int  # the deductible the person bore in this step (accumulators' deductible_paid)
-    counted: int  # the in-scope self-pay counted into cumulative_self_pay (tiers)
-    grants: int  # one-off grants used
-    lines: tuple[str, ...]  # the policy lines that applied
-    text: str  # the sentence; "" when unexplained
-
-
-class Turn(NamedTuple):
-    """What a quote tells every payer step beyond the bill and the accumulators."""
-
-    tilted: bool  # the tilts cover the person
-    carried: dict[str, int]  # per payer, the per-stay deductible the stay's earlier parts bore (中途结算)
-    counted: int  # 1 when the accumulators' stays already count this stay (a later part in its admission year)
-
-
-NO_CARRY: dict[str, int] = {}
-WHOLE = Turn(False, NO_CARRY, 0)
-
-
-class Variant(NamedTuple):
-    """A deductible_ratio_cap row as one tilt leaves it: deductible, ratio (and as ints), lines, and the
-    sentence after the deductible."""
-
-    deductible: int
-    ratio: Decimal
-    num: int
-    den: int
-    lines: tuple[str, ...]
-    after: str
-
-
-class TierVariant(NamedTuple):
-    """A tiers payer as one tilt leaves it: threshold, first ratio, (upto, num, den) segments, lines, sentence."""
-
-    threshold: int
-    first: Decimal | None
-    segs: tuple[tuple[int | None, int, int], ...]
-    lines: tuple[str, ...]
-    mid: str
-
-
-class Tilted(NamedTuple, Generic[V]):
-    """A payer's variants for a tilted person, by the deductible tilt that applies (None: cannot apply)."""
-
-    plain: V  # no deductible tilt: only the ratio tilts
-    repeat_stay: V | None
-    disability: V | None
-    halved: V | None
 
 
 def _tilt_note(lines: tuple[str, ...]) -> str:
@@ -158,7 +100,7 @@ class _Nothing(PayerPlan):
 
     def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
-        return Step(0, base, 0, None, None, None, 0, 0, 0, self.lines, self.text if explain else "")
+        return _step(Step, (0, base, 0, None, None, None, 0, 0, 0, self.lines, self.text if explain else ""))
 
 
 class _DeductibleRatio(PayerPlan):
@@ -227,7 +169,7 @@ class _DeductibleRatio(PayerPlan):
         if explain:
             text = (f"{self.head}{yuan(base)}，扣除{label}{yuan(ded)}{v.after}{yuan(amount)}"
                     f"{self._cap_note(amount, left)}。")
-        return Step(amount, base, ded, v.ratio, self.cap, left, min(ded, base), 0, 0, v.lines, text)
+        return _step(Step, (amount, base, ded, v.ratio, self.cap, left, min(ded, base), 0, 0, v.lines, text))
 
 
 class _Tiers(_DeductibleRatio):
@@ -290,7 +232,7 @@ class _Tiers(_DeductibleRatio):
         if explain:
             text = (f"{self.head}{yuan(cum)}，本次合规自付{yuan(base)}{v.mid}{yuan(amount)}"
                     f"{self._cap_note(amount, left)}。")
-        return Step(amount, base, threshold, v.first, self.cap, left, borne, base, 0, v.lines, text)
+        return _step(Step, (amount, base, threshold, v.first, self.cap, left, borne, base, 0, v.lines, text))
 
 
 class _RatioCap(PayerPlan):
@@ -328,8 +270,8 @@ class _RatioCap(PayerPlan):
         if explain:
             cut = f"，扣除{label}{yuan(ded)}" if self.borne else ""
             text = f"{self.head}{yuan(base)}{cut}{self.mid}{yuan(amount)}{self._cap_note(amount, left)}。"
-        return Step(amount, base, ded, self.ratio, self.cap, left, min(ded, base) if self.borne else 0, 0, 0,
-                    self.lines, text)
+        return _step(Step, (amount, base, ded, self.ratio, self.cap, left, min(ded, base) if self.borne else 0,
+                            0, 0, self.lines, text))
 
 
 class _GapFill(PayerPlan):
@@ -356,7 +298,7 @@ class _GapFill(PayerPlan):
         if explain:
             text = (f"{self.head}{yuan(total)}，实际报销比例补足到{pct(self.ratio)}，个人只需支付{yuan(target)}，"
                     f"本基金补足{yuan(amount)}{self._cap_note(amount, left)}。")
-        return Step(amount, rem, 0, self.ratio, self.cap, left, 0, 0, 0, self.lines, text)
+        return _step(Step, (amount, rem, 0, self.ratio, self.cap, left, 0, 0, 0, self.lines, text))
 
 
 class _Grant(PayerPlan):
@@ -374,10 +316,12 @@ class _Grant(PayerPlan):
     def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
         if acc.grants_used.get(self.id, 0) >= self.per_year:
-            return Step(0, rem, 0, None, self.amount, 0, 0, 0, 0, self.lines, self.used_text if explain else "")
+            return _step(Step, (0, rem, 0, None, self.amount, 0, 0, 0, 0, self.lines,
+                                self.used_text if explain else ""))
         paid = min(self.amount, rem)
         text = f"{self.head}{yuan(paid)}。" if explain else ""
-        return Step(paid, rem, 0, None, self.amount, self.amount, 0, 0, 1 if paid > 0 else 0, self.lines, text)
+        return _step(Step, (paid, rem, 0, None, self.amount, self.amount, 0, 0, 1 if paid > 0 else 0,
+                            self.lines, text))
 
 
 def payer_plan(p: ResolvedPayer, ins: Insurance, kind: StayKind, level: HospitalLevel,
