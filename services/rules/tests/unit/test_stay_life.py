@@ -151,6 +151,7 @@ def test_package_and_grant_apply_to_the_final_part_only(registry, mk):
     assert not any(s.code == "package" for s in p1.trace) and p1.total == 5000000
     p2 = q(registry, part_request(mk, "150222", index=2, final=True, on="2024-06-10", amount="50000.00",
                                   starts_on="2024-06-01", **kw))
+    # (this part sends no billed_before, as if nothing were billed before it: the full package)
     assert any(s.code == "package" for s in p2.trace) and p2.total == 4200000
     # 140224's charity grant (confirmed unable to pay): the final part only
     kw2 = dict(categories=POOR, disease_class="A", unable=True, admitted_at="2024-05-01", level="township")

@@ -72,8 +72,8 @@ class StayPart(_Strict):
     `billed_before`.
 
     Under a package price (按病种) the earlier parts bill itemised and the final part bills only the
-    rest of the package, so the stay is billed what one settlement of it would bill (unless an
-    earlier part alone already billed more than the package price: the final part then bills 0).
+    rest of the package, so the stay is billed what one settlement of it would bill (unless the
+    earlier parts already billed more than the package price: the final part then bills 0).
     Every settlement meets its own gap-fill target (an effective ratio such as 95%, 固阳): the target
     is reached per part, not over the whole stay, so the patient pays at most the target share of
     each part's bill; where earlier payers already cover more of a part, its share is lower."""
