@@ -110,6 +110,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's only 400: a body its declared content type cannot parse
+            return problem_response(InvalidInput("the body could not be parsed", errors=[
+                field_error("body", "not readable as the declared content type")]), request.url.path)
         p = Problem(str(exc.detail))
         p.status = exc.status_code
         p.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.common.auth import CurrentPrincipal
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
+from onestop.common.openapi import problem_responses
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.credit import service
 
@@ -42,7 +43,8 @@ class CaseLift(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-@router.post("/credit-cases", status_code=201, summary="Open a suspected malicious-default case")
+@router.post("/credit-cases", status_code=201, summary="Open a suspected malicious-default case",
+             responses=problem_responses(404))
 async def open_case(body: CaseOpen, runtime: RuntimeDep, principal: CurrentPrincipal,
                     idempotency_key: IdempotencyKeyHeader = None) -> Any:
     async def work(session):  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
 from onestop.common.auth import CurrentPrincipal, Principal
+from onestop.common.openapi import problem_responses
 from onestop.common.service_app import Runtime
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.persons.service import EligibilityQuery, eligibility
@@ -31,7 +32,7 @@ router = APIRouter(prefix="/v1", tags=["eligibility"])
 
 
 @router.post("/eligibility", summary="Treat-first eligibility (changes nothing but the access audit)",
-             response_class=JSONResponse)
+             response_class=JSONResponse, responses=problem_responses(429))
 async def post_eligibility(body: EligibilityRequest, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
     return Response(await _answer(runtime, principal, body), media_type="application/json")
 
