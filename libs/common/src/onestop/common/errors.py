@@ -122,7 +122,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A 5xx is a bug: log the class only (the message may carry personal data), answer without a trace.
-        log.error("unhandled_error", error_type=type(exc).__name__, path=request.url.path)
+        # The route's template, not the path: a path segment may be a name or an ID number.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("unhandled_error", error_type=type(exc).__name__, route=route)
         p = Problem("an internal error occurred; it has been logged")
         p.status, p.title, p.kind = 500, "Internal error", "internal"
         return problem_response(p, request.url.path)
