@@ -15,8 +15,22 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# These machines are shared and noisy: a property test's example may take 500 ms once in a while.
+# The properties are what the tests assert; their timing is measured by `make bench`, never here.
+hypothesis_settings.register_profile("onestop", deadline=None)
+hypothesis_settings.load_profile("onestop")
 
 from onestop.cli.embedded import EmbeddedPostgres, NatsServer
+from onestop.common.keys import KeySet
+from onestop.common.testing import session_keys, settings_keys
+
+
+@pytest.fixture(scope="session")
+def test_keys() -> KeySet:
+    """The session's own keys, generated at its start: no test runs on a key from the repository."""
+    return session_keys()
 
 
 @pytest.fixture(scope="session")
@@ -66,11 +80,11 @@ def make_database(pg_server: str) -> Callable[[str], str]:
     import importlib
 
     from onestop.common.migrations import ensure_database
-    from onestop.common.settings import ServiceSettings
+    from onestop.common.settings import ConnectionSettings
 
     def work(service: str, name: str) -> None:
         ensure_database(pg_server, name)
-        url = ServiceSettings(service=service, DATABASE_URL=pg_server, database_name=name).service_database_url()
+        url = ConnectionSettings(service=service, DATABASE_URL=pg_server, database_name=name).service_database_url()
         importlib.import_module(f"onestop.{service}.store.migrate").upgrade(url)
 
     def make(service: str) -> str:
@@ -84,8 +98,10 @@ def make_database(pg_server: str) -> Callable[[str], str]:
 
 
 @pytest.fixture(scope="session")
-def settings_for(pg_server: str, nats_url: str, make_database: Callable[[str], str]):  # type: ignore[no-untyped-def]
-    """Settings for a service on a fresh database; pass nats_url= to point it at another server."""
+def settings_for(pg_server: str, nats_url: str, make_database: Callable[[str], str],  # type: ignore[no-untyped-def]
+                 test_keys: KeySet):
+    """Settings for a service on a fresh database, with the session's keys; pass nats_url= to point it at
+    another server."""
     import importlib
 
     def make(service: str, *, database_name: str | None = None, nats: str | None = None, **extra: object):
@@ -95,7 +111,7 @@ def settings_for(pg_server: str, nats_url: str, make_database: Callable[[str], s
             NATS_URL=nats or nats_url,
             database_name=database_name or make_database(service),
             relay_interval_s=0.05,
-            **extra,
+            **{**settings_keys(service), **extra},
         )
 
     return make

@@ -22,12 +22,12 @@ COMMIT_BATCH = 500
 
 def _database(ctx: Context) -> str:
     from onestop.common.migrations import ensure_database
-    from onestop.common.settings import ServiceSettings
+    from onestop.common.settings import ConnectionSettings
     from onestop.rules.store.migrate import upgrade
 
     name = f"bench_outbox_{uuid.uuid4().hex[:8]}"
     ensure_database(ctx.database_url, name)
-    url = ServiceSettings(service="rules", DATABASE_URL=ctx.database_url, database_name=name).service_database_url()
+    url = ConnectionSettings(service="rules", DATABASE_URL=ctx.database_url, database_name=name).service_database_url()
     upgrade(url)
     return url
 

@@ -173,7 +173,10 @@ def _start_server(ctx: Context, port: int, log: Path) -> subprocess.Popen[bytes]
 
     with ThreadPoolExecutor(1) as pool:  # Alembic runs its own event loop: keep it off any caller's
         pool.submit(migrate_all, ctx.database_url, ["rules"]).result()
-    env = {**os.environ, "DATABASE_URL": ctx.database_url, "NATS_URL": ctx.nats_url, "LOG_LEVEL": "warning"}
+    from onestop.common.testing import key_env
+
+    env = {**os.environ, "DATABASE_URL": ctx.database_url, "NATS_URL": ctx.nats_url, "LOG_LEVEL": "warning",
+           **key_env("rules")}  # the run's own keys, generated at its start
     return subprocess.Popen(
         [sys.executable, "-m", "onestop.cli.main", "serve", "rules", "--port", str(port)],
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
@@ -183,8 +186,7 @@ def _start_server(ctx: Context, port: int, log: Path) -> subprocess.Popen[bytes]
 def http(ctx: Context, rate: float = 200.0, seconds: float = 10.0) -> None:
     import httpx
 
-    from onestop.common.auth import TokenIssuer
-    from onestop.common.settings import ServiceSettings
+    from onestop.common.testing import mint
 
     port = _free_port()
     log = ctx.base / "rules.log"
@@ -203,8 +205,7 @@ def http(ctx: Context, rate: float = 200.0, seconds: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"rules not ready after 60 s (see {log})")
             time.sleep(0.2)
-        s = ServiceSettings()
-        token = TokenIssuer(s.jwt_keys, s.jwt_current_kid, s.jwt_issuer).mint("hospital", hospital_code="H1")
+        token = mint("hospital", hospital_code="H1")
         request = load.post_request(port, "/v1/quotes", token, json.dumps(stay_body()).encode())
         lat, errors = load.run(load.paced(port, [request], rate, seconds))
         if errors:

@@ -9,7 +9,7 @@ bounded (ONESTOP_FUZZ_EXAMPLES) so the whole file takes a minute or two in CI.
 
 from __future__ import annotations
 
-import functools
+import importlib
 import os
 import subprocess
 import sys
@@ -29,23 +29,26 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from onestop.clearing.app import create_app as clearing_app
 from onestop.cli.embedded import free_port
-from onestop.identity.app import create_app as identity_app
-from onestop.ledger.app import create_app as ledger_app
-from onestop.rules.app import create_app as rules_app
+from onestop.common.testing import key_env, mint, settings_keys
 
 ONESTOP = str(Path(sys.executable).parent / "onestop")
 EXAMPLES = int(os.environ.get("ONESTOP_FUZZ_EXAMPLES", "15"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-APPS = {"identity": identity_app, "ledger": ledger_app, "rules": rules_app, "clearing": clearing_app}
 # Callers the fuzzer plays: an operator reaches every operation's handler; a hospital meets the scope checks.
 ROLES: dict[str, dict[str, str]] = {"operator": {}, "hospital": {"hospital_code": "H150222001"}}
 
-identity_schema = schemathesis.openapi.from_dict(identity_app().openapi())
-ledger_schema = schemathesis.openapi.from_dict(ledger_app().openapi())
-rules_schema = schemathesis.openapi.from_dict(rules_app().openapi())
-clearing_schema = schemathesis.openapi.from_dict(clearing_app().openapi())
+
+
+def _schema(service: str) -> Any:
+    """The service's OpenAPI document as its app serves it (built without starting it)."""
+    settings = importlib.import_module(f"onestop.{service}.settings").Settings(**settings_keys(service))
+    app = importlib.import_module(f"onestop.{service}.app").create_app(settings)
+    return schemathesis.openapi.from_dict(app.openapi())
+
+
+identity_schema, ledger_schema, rules_schema, clearing_schema = (
+    _schema(s) for s in ("identity", "ledger", "rules", "clearing"))
 
 
 def _start(service: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
@@ -76,10 +79,11 @@ def servers(pg_server: str, nats_url: str, make_database) -> Iterator[dict[str, 
     base = {**os.environ, "DATABASE_URL": pg_server, "NATS_URL": nats_url, "ONESTOP_LOG_LEVEL": "WARNING"}
     started: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
     try:
-        started["rules"] = _start("rules", {**base, "ONESTOP_DATABASE_NAME": make_database("rules")})
+        started["rules"] = _start("rules", {**base, "ONESTOP_DATABASE_NAME": make_database("rules"),
+                                            **key_env("rules")})
         for service in ("identity", "ledger", "clearing"):
             started[service] = _start(service, {**base, "ONESTOP_DATABASE_NAME": make_database(service),
-                                                "ONESTOP_RULES_URL": started["rules"][1]})
+                                                "ONESTOP_RULES_URL": started["rules"][1], **key_env(service)})
         for service, (proc, url) in started.items():
             _wait_ready(service, proc, url)
         yield {service: url for service, (_, url) in started.items()}
@@ -90,14 +94,9 @@ def servers(pg_server: str, nats_url: str, make_database) -> Iterator[dict[str, 
             proc.wait(10)
 
 
-@functools.cache
-def _token(service: str, role: str) -> str:
-    """A token the running service accepts, minted the way its own tests mint them."""
-    return APPS[service]().state.tokens.mint(role, subject=f"{role}:fuzz", **ROLES[role])  # type: ignore[no-any-return]
-
-
 def _fuzz(service: str, case: Any, servers: dict[str, str], role: str) -> None:
-    headers = {**(case.headers or {}), "Authorization": f"Bearer {_token(service, role)}"}
+    # a client token of the test session's issuer, which every service started with key_env() verifies
+    headers = {**(case.headers or {}), "Authorization": f"Bearer {mint(role, subject=f'{role}:fuzz', **ROLES[role])}"}
     response = case.call(base_url=servers[service], headers=headers, timeout=30)
     case.validate_response(response, checks=CHECKS, headers=headers)
     if response.status_code >= 400:

@@ -62,3 +62,23 @@ def test_every_command_and_variable_exists() -> None:
         allowed = _settings_env_names(target or "identity")
         for var in env:
             assert var in allowed, f"{name}: {var} is not a setting of onestop.{target or 'common'}"
+
+
+def test_every_secret_is_guarded_and_the_issuer_key_is_no_services() -> None:
+    import re
+
+    guarded = re.compile(r"\$\{[A-Z0-9_]+:\?[^}]+\}")
+    for name, svc in _compose()["services"].items():
+        env = svc.get("environment") or {}
+        for var, value in env.items():
+            if any(word in var for word in ("KEY", "PASSWORD", "SECRET")):
+                assert guarded.fullmatch(str(value)), f"{name}: {var} is not ${{VAR:?...}}"
+        if "DATABASE_URL" in env:
+            assert "${POSTGRES_PASSWORD:?" in env["DATABASE_URL"], name
+        assert "ONESTOP_ISSUER_KEY" not in env, f"{name} holds the issuer's private key"
+        if str(svc.get("command", [""])[:2]) == str(["onestop", "serve"]):
+            needed = {"ONESTOP_ISSUER_PUBLIC_KEYS", "ONESTOP_SERVICE_PUBLIC_KEYS", "ONESTOP_SERVICE_KEY"}
+            if svc["command"][2] == "identity":
+                needed |= {"ONESTOP_PII_KEYS", "ONESTOP_PII_INDEX_KEY"}
+            assert needed <= set(env), f"{name} lacks {needed - set(env)}"
+            assert f"ONESTOP_{svc['command'][2].upper()}_SERVICE_KEY" in env["ONESTOP_SERVICE_KEY"], name

@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 
 from onestop.cli.embedded import free_port
-from onestop.identity.app import create_app as identity_app
+from onestop.common.testing import key_env, mint
 
 ONESTOP = str(Path(sys.executable).parent / "onestop")
 ID = "150222199001011236"  # a valid 18-character ID number (check digit 6)
@@ -80,7 +80,7 @@ def test_no_id_number_or_name_in_the_whole_output(pg_server: str, nats_url: str,
     port = free_port()
     env = {**os.environ, "DATABASE_URL": pg_server, "NATS_URL": nats_url, "ONESTOP_LOG_LEVEL": "INFO",
            "ONESTOP_DATABASE_NAME": make_database("identity"),
-           "ONESTOP_RULES_URL": f"http://127.0.0.1:{free_port()}"}  # no rules: its 503 path is taken too
+           "ONESTOP_RULES_URL": f"http://127.0.0.1:{free_port()}", **key_env("identity")}  # no rules: its 503 path is taken too
     out, err = (tmp_path / "stdout").open("wb"), (tmp_path / "stderr").open("wb")
     proc = subprocess.Popen([ONESTOP, "serve", "identity", "--port", str(port), "--access-log"], env=env,
                             stdout=out, stderr=err)
@@ -93,11 +93,11 @@ def test_no_id_number_or_name_in_the_whole_output(pg_server: str, nats_url: str,
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        token = identity_app().state.tokens.mint("operator", subject="operator:logs")
+        token = mint("operator", subject="operator:logs")
         # a connection per request: after a 500 uvicorn closes the connection the next one would reuse
         with httpx.Client(base_url=url, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)) as client:
             sent = _bad_requests(client, token)
-            hospital = identity_app().state.tokens.mint("hospital", hospital_code="H150222001")
+            hospital = mint("hospital", hospital_code="H150222001")
             sent += _bad_requests(client, hospital)
         _raw(port, f"GET /v1/persons/{ID}?name={NAME} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         _raw(port, f"{NAME} /{ID} HTTP/1.1\r\nX-Name: {NAME}\r\n\r\n".encode())

@@ -17,7 +17,7 @@ from onestop.common.idempotency import Idempotency
 from onestop.common.inbox import Inbox
 from onestop.common.nats import ensure_stream
 from onestop.common.outbox import Outbox, OutboxRelay
-from onestop.common.settings import ServiceSettings
+from onestop.common.settings import ConnectionSettings
 from onestop.contracts.enums import Role
 from onestop.contracts.events.base import Envelope
 from onestop.contracts.events.rules import PolicyPublished
@@ -29,7 +29,7 @@ OP = Principal(subject="operator:t", role=Role.operator)
 @pytest.fixture
 async def db(pg_server: str, make_database):  # type: ignore[no-untyped-def]
     name = make_database("ledger")
-    database = Database(ServiceSettings(service="ledger", DATABASE_URL=pg_server, database_name=name)
+    database = Database(ConnectionSettings(service="ledger", DATABASE_URL=pg_server, database_name=name)
                         .service_database_url())
     yield database
     await database.dispose()

@@ -9,13 +9,16 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
-from onestop.common.auth import BearerAuthMiddleware, CurrentPrincipal, Principal, TokenIssuer
+from onestop.common.auth import BearerAuthMiddleware, CurrentPrincipal, Principal
 from onestop.common.errors import Forbidden, install_problem_handlers
 from onestop.common.fast_lane import FastLaneMiddleware, utf8_json
 from onestop.common.metrics import HTTP_REQUESTS
 from onestop.common.service_app import MetricsMiddleware
+from onestop.common.testing import mint, session_keys
+from onestop.common.tokens import TokenVerifier
 
-ISSUER = TokenIssuer({"k1": "a-test-signing-key-of-32-bytes!!"}, "k1")
+_KEYS = session_keys()
+ISSUER = TokenVerifier("lane-test", _KEYS.issuer_public_keys(), _KEYS.service_public_keys())
 SERVICE = "lane-test"
 
 
@@ -60,7 +63,7 @@ def _client() -> TestClient:
 
 
 def _auth(subject: str = "hospital:H1") -> dict[str, str]:
-    return {"Authorization": f"Bearer {ISSUER.mint('hospital', subject=subject, hospital_code='H1')}"}
+    return {"Authorization": f"Bearer {mint('hospital', subject=subject, hospital_code='H1')}"}
 
 
 def _count(status: int) -> float:

@@ -8,6 +8,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from onestop.common.testing import mint
 from onestop.identity.domain.id_number import check_digit
 
 EN = ["id_number", "name", "category", "region_code", "valid_from", "valid_to", "insurance", "disability",
@@ -52,7 +53,7 @@ def csv_bytes(rows: list[list[str]], *, header: list[str] = ZH, encoding: str = 
 
 
 def auth(app: Any, role: str = "operator", **claims: Any) -> dict[str, str]:
-    token = app.state.tokens.mint(role, **claims)
+    token = mint(role, **claims)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 from identity_api_helpers import auth, csv_bytes, idem, make_id, row, unique_seq, upload
+from sqlalchemy import text as sql
+
+from onestop.common.clock import today
 
 ON = "2026-03-10"
 
@@ -31,11 +34,11 @@ async def load(client: Any, app: Any, rows: list[list[str]], source: str = "pove
     assert r.status_code == 201 and not r.json()["rejected"], r.text
 
 
-async def ask(client: Any, app: Any, id_number: str, region: str, hospital: str, **claims: Any) -> Any:
+async def ask(client: Any, app: Any, id_number: str, region: str, hospital: str, on: str = ON, **claims: Any) -> Any:
     headers = auth(app, "hospital", hospital_code=hospital) if not claims else auth(app, **claims)
     return await client.post("/v1/eligibility", headers=headers,
                              json={"id_number": id_number, "region_code": region, "hospital_code": hospital,
-                                   "date": ON})
+                                   "date": on})
 
 
 async def test_henan_county_hospital(identity, captured_logs) -> None:  # type: ignore[no-untyped-def]
@@ -138,7 +141,7 @@ async def test_qidong_employee_blacklist_blocks_direct_settlement(identity) -> N
                           json={"decision": "blacklist", "reason": "入户核实有还款能力而拒不还款",
                                 "household_visit_on": "2026-03-01"})
     assert r.status_code == 200 and r.json()["state"] == "blacklisted", r.text
-    r = await ask(client, app, emp, "320681", "H320681001")
+    r = await ask(client, app, emp, "320681", "H320681001", today().isoformat())  # blacklisted as of today
     body = r.json()
     assert body["eligible"] is False and body["blacklisted"] is True
     assert body["direct_settlement_allowed"] is False
@@ -148,14 +151,23 @@ async def test_qidong_employee_blacklist_blocks_direct_settlement(identity) -> N
     assert view.status_code == 200 and view.json()["blacklisted"] is True and "statuses" not in view.json()
     r = await client.post(f"/v1/credit-cases/{case_id}/lift", headers=idem(app), json={"reason": "已全部还清"})
     assert r.status_code == 200 and [h["state"] for h in r.json()["history"]] == ["suspected", "blacklisted", "lifted"]
-    r = await ask(client, app, emp, "320681", "H320681001")
+    r = await ask(client, app, emp, "320681", "H320681001", today().isoformat())
     assert r.json()["eligible"] is True and r.json()["blacklisted"] is False
+
+    # The answer is for the date asked: before the decision and from the lift on, not blacklisted.
+    async with app.state.runtime.db.transaction() as s:
+        await s.execute(sql("UPDATE credit_case_event SET at = CASE state WHEN 'blacklisted' THEN "
+                            "timestamptz '2026-01-10 09:00+08' WHEN 'lifted' THEN timestamptz '2026-02-10 09:00+08' "
+                            "ELSE at END WHERE case_id = :c"), {"c": case_id})
+    for on, listed in (("2026-01-09", False), ("2026-01-10", True), ("2026-02-09", True), ("2026-02-10", False)):
+        r = await ask(client, app, emp, "320681", "H320681001", on)
+        assert r.json()["blacklisted"] is listed, (on, r.text)
 
     # Every read of the person was audited; operators can query it, others cannot.
     audit = await client.get("/v1/access-audit", params={"person_id": body["person_id"]}, headers=auth(app))
     assert audit.status_code == 200
     endpoints = [a["endpoint"] for a in audit.json()]
-    assert endpoints.count("POST /v1/eligibility") == 3 and "GET /v1/persons/{person_id}" in endpoints
+    assert endpoints.count("POST /v1/eligibility") == 7 and "GET /v1/persons/{person_id}" in endpoints
     assert {a["subject"] for a in audit.json()} == {"hospital:H320681001", "hospital:H320681002"}
     r = await client.get("/v1/access-audit", headers=auth(app, "hospital", hospital_code="H320681001"))
     assert r.status_code == 403

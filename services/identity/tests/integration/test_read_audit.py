@@ -9,12 +9,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from onestop.common.settings import ServiceSettings
+from onestop.common.settings import ConnectionSettings
 from onestop.identity.store.reads import ReadPool
 
 
 def _dsn(pg_server: str, name: str) -> str:
-    url = ServiceSettings(service="identity", DATABASE_URL=pg_server, database_name=name).service_database_url()
+    url = ConnectionSettings(service="identity", DATABASE_URL=pg_server, database_name=name).service_database_url()
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
@@ -75,8 +75,10 @@ async def test_the_audit_commits_use_the_configured_synchronous_commit(
 def test_the_audit_setting_is_validated() -> None:
     from pydantic import ValidationError
 
+    from onestop.common.testing import settings_keys
     from onestop.identity.settings import Settings
 
-    assert Settings().audit_synchronous_commit == "off"
+    keys = settings_keys("identity")
+    assert Settings(**keys).audit_synchronous_commit == "off"
     with pytest.raises(ValidationError, match="audit_synchronous_commit"):
-        Settings(audit_synchronous_commit="sometimes")
+        Settings(**keys, audit_synchronous_commit="sometimes")

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from onestop.contracts.enums import Category, Disability, HospitalLevel, Household, Insurance
+from onestop.contracts.regions import region_matches, region_within
 from onestop.contracts.treat_first import AdmissionGroup, TreatFirstRule
 from onestop.identity.domain.eligibility import (
     REASONS_ZH,
@@ -16,8 +17,6 @@ from onestop.identity.domain.eligibility import (
     PersonSnapshot,
     Status,
     decide,
-    region_matches,
-    region_within,
 )
 
 ON = date(2026, 3, 10)
@@ -250,6 +249,17 @@ def test_qidong_blacklist_is_city_wide_and_blocks_direct_settlement() -> None:
     assert d.eligible and not d.blacklisted and d.direct_settlement_allowed
     elsewhere = qidong(blacklist=(BlacklistEntry("410000", active=True),))
     assert decide(elsewhere, QIDONG, QIDONG_HOSP, ON).eligible
+
+
+def test_the_blacklist_is_the_one_in_force_on_the_date_asked() -> None:
+    # decided on 1 February, lifted on 1 March: in force 1 Feb – 28 Feb, not before, not from the lift on
+    entry = BlacklistEntry("320681", since=date(2026, 2, 1), until=date(2026, 3, 1))
+    listed = qidong(blacklist=(entry,))
+    for on, blacklisted in ((date(2026, 1, 31), False), (date(2026, 2, 1), True), (date(2026, 2, 28), True),
+                            (date(2026, 3, 1), False)):
+        assert decide(listed, QIDONG, QIDONG_HOSP, on).blacklisted is blacklisted, on
+    open_ended = qidong(blacklist=(BlacklistEntry("320681", since=date(2026, 2, 1)),))
+    assert decide(open_ended, QIDONG, QIDONG_HOSP, date(2030, 1, 1)).blacklisted
 
 
 def test_county_blacklist_elsewhere_does_not_reach_and_keeps_direct_settlement() -> None:

@@ -118,3 +118,27 @@ def test_region_codes() -> None:
 def test_repr_masks_the_number() -> None:
     number = make_id()
     assert number not in repr(idn.parse(number, today=TODAY))
+
+
+def _full_width(text: str) -> str:
+    """'1502…X' typed with a Chinese IME in full-width mode: '１５０２…Ｘ'."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)
+
+
+@given(valid_ids)
+def test_full_width_digits_and_spaces_are_normalised(number: str) -> None:
+    typed = _full_width(number[:6]) + "\u3000" + _full_width(number[6:].lower())
+    assert idn.parse(typed, today=TODAY).number == number
+
+
+@pytest.mark.parametrize("digits", ["\u0660", "\u0966", "\U0001d7ce"])  # Arabic-Indic, Devanagari, math bold 0
+def test_other_scripts_digits_are_refused_not_crashed(digits: str) -> None:
+    # These are str.isdigit() and matched \d, so they passed the pattern and check_digit raised ValueError.
+    number = digits * 18
+    with pytest.raises(InvalidIdNumber) as exc:
+        idn.parse(number, today=TODAY)
+    assert exc.value.field == "id_number" and number not in exc.value.reason
+    with pytest.raises(InvalidIdNumber):
+        idn.parse(digits * 15, today=TODAY)
+    with pytest.raises(InvalidIdNumber):
+        idn.check_region_code(digits * 6)

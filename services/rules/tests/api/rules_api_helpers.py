@@ -9,10 +9,12 @@ from typing import Any
 
 import httpx
 
+from onestop.common.testing import mint
+
 
 def bearer(app: Any, role: str = "operator", **claims: Any) -> dict[str, str]:
     claims.setdefault("subject", f"{role}:{uuid.uuid4().hex[:8]}")
-    return {"Authorization": f"Bearer {app.state.tokens.mint(role, **claims)}"}
+    return {"Authorization": f"Bearer {mint(role, **claims)}"}
 
 
 def idem(key: str | None = None) -> dict[str, str]:

@@ -12,6 +12,8 @@ from rules_api_helpers import pinned_body
 from test_simulations import candidate
 from typer.testing import CliRunner
 
+from onestop.common.testing import mint
+
 
 @pytest.fixture
 def rules_http(settings_for, monkeypatch):  # type: ignore[no-untyped-def]
@@ -20,7 +22,7 @@ def rules_http(settings_for, monkeypatch):  # type: ignore[no-untyped-def]
 
     app = create_app(settings_for("rules"))
     with TestClient(app) as http:
-        token = app.state.tokens.mint("operator", subject="operator:cli-test")
+        token = mint("operator", subject="operator:cli-test")
         http.headers["Authorization"] = f"Bearer {token}"
         # the command closes its client when done: hand it one whose `with` leaves the app running
         monkeypatch.setattr(cli_client, "client", lambda service, token=None, timeout=60.0: nullcontext(http))

@@ -47,7 +47,7 @@ async def test_nhsa_shape(rules) -> None:  # type: ignore[no-untyped-def]
     n = r.json()
     assert Decimal(n["fund_pay_sumamt"]) + Decimal(n["psn_part_amt"]) + Decimal(n["hosp_part_amt"]) == Decimal(
         n["medfee_sumamt"])
-    assert {d["fund_pay_type"] for d in n["setldetail"]} >= {"390100", "390200", "610100", "610103"}
+    assert {d["fund_pay_type"] for d in n["setldetail"]} >= {"390100", "390200", "610100", "640100"}
 
 
 def _fields(r) -> list[str]:  # type: ignore[no-untyped-def]
@@ -62,6 +62,9 @@ def _fields(r) -> list[str]:  # type: ignore[no-untyped-def]
     (lambda b: b["lines"][0].update({"class": "D"}), "lines.0.class"),
     (lambda b: b["stay"].update(hospital_level="clinic"), "stay.hospital_level"),
     (lambda b: b["person"].update(categories=["wealthy"]), "person.categories.0"),
+    (lambda b: b["stay"].update(admitted_at="2026-03-01", part={"index": 2, "final": True}), "stay.part.starts_on"),
+    (lambda b: b["stay"].update(part={"index": 2, "final": True, "starts_on": "2026-03-01"}), "stay.part"),
+    (lambda b: b["stay"].update(admitted_at="2026-03-10", discharged_at="2026-03-01"), "stay.discharged_at"),
 ])
 async def test_bad_input_names_the_field(rules, mutate, field: str) -> None:  # type: ignore[no-untyped-def]
     app, client = rules

@@ -137,7 +137,7 @@ def test_000_hotan_reaches_95_percent_for_registered_poor(registry, mk):
     assert amounts(q2)["ci_supplement"] == 0 and q2.self_pay == 97650
     assert q2.effective_ratio >= Decimal("0.95")
     n = to_nhsa(q)
-    assert n.oth_pay_detail == {"ci_supplement": "4726.50"}
+    assert n.oth_pay_detail == {} and n.hifmi_pay == "4726.50"  # 390300, the resident CI supplement
 
 
 def test_002_lingqiu_four_party_40_35_none_above_county_and_replaces_assistance(registry, mk):

@@ -14,9 +14,10 @@ from rich.table import Table
 
 from onestop.cli.commands import register_all
 from onestop.cli.embedded import RuntimeProblem
-from onestop.common.auth import TokenIssuer
 from onestop.common.errors import Unavailable
-from onestop.common.settings import ServiceSettings
+from onestop.common.keys import KeySet
+from onestop.common.settings import ConnectionSettings, TokenSettings
+from onestop.common.tokens import ClientTokenIssuer
 
 app = typer.Typer(help="onestop: treat-first, pay-later and one-stop settlement.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -31,10 +32,13 @@ def _fail(message: str) -> None:
 def up(
     data_dir: Annotated[Path, typer.Option(help="where the embedded PostgreSQL and NATS keep data")] = Path(".data"),
 ) -> None:
-    """Start PostgreSQL and NATS (unless DATABASE_URL / NATS_URL are set), migrate, run the four services."""
+    """Start PostgreSQL and NATS (unless DATABASE_URL / NATS_URL are set), migrate, run the four services.
+
+    The local run's keys are generated into DATA_DIR/keys on first start (mode 0600) and reused."""
     from onestop.cli.stack import Stack, migrate_all
 
-    stack = Stack(data_dir=data_dir)
+    keys = KeySet.load_or_create(data_dir / "keys")
+    stack = Stack(data_dir=data_dir, keys=keys)
     stopping = {"flag": False}
 
     def _stop(*_: object) -> None:
@@ -55,8 +59,10 @@ def up(
             table.add_row(name, f"{url}/docs")
         Console().print(table)
         Console().print(f"NATS: {stack.nats_url}   PostgreSQL: {stack.database_url}")
-        token = TokenIssuer(*_keys()).mint("operator", subject="operator:demo")
-        Console().print("demo operator token (Authorize in /docs):")
+        token = ClientTokenIssuer(keys.issuer_key, TokenSettings().token_max_ttl_s).mint(
+            "operator", subject="operator:demo")
+        Console().print(f"demo operator token (Authorize in /docs; more with `onestop token`, whose key is "
+                        f"{data_dir}/keys/issuer.key):")
         print(token, flush=True)
         Console().print("Ctrl-C stops everything.")
         while not stopping["flag"]:  # Ctrl-C or SIGTERM sets the flag; `finally` stops everything
@@ -79,35 +85,12 @@ def migrate() -> None:
     """Create each service's database if missing and run its migrations (uses DATABASE_URL)."""
     from onestop.cli.stack import migrate_all
 
-    settings = ServiceSettings()
+    settings = ConnectionSettings()
     try:
         migrate_all(settings.database_url)
     except Exception as exc:  # a one-line answer, not a traceback
         _fail(f"migration failed ({type(exc).__name__}): is PostgreSQL reachable at DATABASE_URL? {exc}")
     console.print("migrated: identity, ledger, rules, clearing")
-
-
-def _keys() -> tuple[dict[str, str], str, str]:
-    s = ServiceSettings()
-    return s.jwt_keys, s.jwt_current_kid, s.jwt_issuer
-
-
-@app.command()
-def token(
-    role: Annotated[str, typer.Option(help="hospital | bureau | payer | operator")],
-    hospital_code: Annotated[str | None, typer.Option(help="for role hospital")] = None,
-    region_code: Annotated[str | None, typer.Option(help="for bureau and payer")] = None,
-    payer: Annotated[str | None, typer.Option(help="for role payer, e.g. basic")] = None,
-    subject: Annotated[str | None, typer.Option(help="the token's subject (defaults from the scope)")] = None,
-    ttl: Annotated[int, typer.Option(help="seconds until it expires")] = 8 * 3600,
-) -> None:
-    """Mint a bearer token for a local run; the token alone is printed on the last line."""
-    try:
-        tok = TokenIssuer(*_keys()).mint(role, subject=subject, hospital_code=hospital_code,
-                                         region_code=region_code, payer=payer, ttl_s=ttl)
-    except ValueError as exc:
-        _fail(str(exc))
-    print(tok)
 
 
 register_all(app)

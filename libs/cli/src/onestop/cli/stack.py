@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 
 from onestop.cli.embedded import EmbeddedPostgres, NatsServer, RuntimeProblem, port_in_use
-from onestop.common.settings import ServiceSettings
+from onestop.common.keys import KeySet
+from onestop.common.settings import ConnectionSettings
 
 SERVICES = {"identity": 8001, "ledger": 8002, "rules": 8003, "clearing": 8004}
 
@@ -24,7 +25,7 @@ def migrate_all(server_url: str, services: list[str] | None = None) -> None:
     from onestop.common.migrations import ensure_database
 
     for name in services or list(SERVICES):
-        settings = ServiceSettings(service=name, DATABASE_URL=server_url)  # type: ignore[call-arg]
+        settings = ConnectionSettings(service=name, DATABASE_URL=server_url)  # type: ignore[call-arg]
         url = settings.service_database_url()
         if not os.environ.get(f"{name.upper()}_DATABASE_URL"):
             ensure_database(server_url, f"onestop_{name}")
@@ -35,6 +36,7 @@ def migrate_all(server_url: str, services: list[str] | None = None) -> None:
 @dataclass
 class Stack:
     data_dir: Path
+    keys: KeySet
     host: str = "127.0.0.1"
     pg: EmbeddedPostgres | None = None
     nats: NatsServer | None = None
@@ -51,6 +53,7 @@ class Stack:
         if not self.nats_url:
             self.nats = NatsServer(self.data_dir / "nats").start()
             self.nats_url = self.nats.url
+        (self.data_dir / "nats.url").write_text(self.nats_url + "\n")  # for `onestop token revoke`
 
     def start_services(self, ports: dict[str, int] | None = None) -> dict[str, str]:
         ports = ports or SERVICES
@@ -60,18 +63,24 @@ class Stack:
                     f"port {port} for the {name} service is already taken: stop what uses it "
                     f"(`ss -ltnp | grep {port}`) and run again"
                 )
-        env = {**os.environ, "DATABASE_URL": self.database_url, "NATS_URL": self.nats_url}
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for name, port in ports.items():
             out = (logs / f"{name}.log").open("ab")
             self.procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "onestop.cli.main", "serve", name, "--host", self.host, "--port", str(port)],
-                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env=self.service_env(name), stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         urls = {name: f"http://{self.host}:{port}" for name, port in ports.items()}
         self._wait_ready(urls, logs)
         return urls
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """A service's environment: ours, the servers' URLs and its keys (the issuer's private key is
+        `onestop token`'s alone: never in a service's environment)."""
+        env = {k: v for k, v in os.environ.items() if k != "ONESTOP_ISSUER_KEY"}
+        return {**env, "DATABASE_URL": self.database_url, "NATS_URL": self.nats_url, **self.keys.service_env(name)}
 
     def _wait_ready(self, urls: dict[str, str], logs: Path, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

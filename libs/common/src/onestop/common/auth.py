@@ -1,25 +1,22 @@
-"""JWT bearer auth: roles hospital, bureau, payer, operator and their scopes (DESIGN §9).
-
-Tokens are HS256 with a key id (`kid`) so signing keys rotate without downtime: add the new key,
-make it current, drop the old one once its tokens have expired.
+"""Bearer auth: who is calling (roles hospital, bureau, payer, operator, service and their scopes, DESIGN §9),
+the middleware that checks the token first, and the role check. Tokens themselves are in tokens.py.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Protocol
 
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onestop.common.errors import Forbidden, Unauthorized, problem_response
 from onestop.contracts.enums import Role
+from onestop.contracts.regions import region_within
 
-_VERIFIED_MAX = 4096  # verified tokens remembered per process (cleared when full)
+__all__ = ["region_within"]  # re-exported: callers import it from here as well as from contracts.regions
+
 PUBLIC_PATHS = ("/docs", "/openapi.json", "/healthz", "/readyz", "/metrics", "/redoc", "/asyncapi")
 
 
@@ -45,97 +42,16 @@ class Principal:
         return region_within(region_code, self.region_code)
 
 
-def region_within(code: str, scope: str) -> bool:
-    """Is region `code` inside region `scope` (province xx0000, city xxxx00, or county)?"""
-    if scope.endswith("0000"):
-        return code[:2] == scope[:2]
-    if scope.endswith("00"):
-        return code[:4] == scope[:4]
-    return code == scope
+class Verifier(Protocol):
+    """What checks a bearer token (tokens.TokenVerifier): the caller, or Unauthorized."""
 
-
-class TokenIssuer:
-    """Signs and verifies tokens with a key ring."""
-
-    def __init__(self, keys: dict[str, str], current_kid: str, issuer: str = "onestop") -> None:
-        self.keys, self.current_kid, self.issuer = keys, current_kid, issuer
-        # token -> (exp, principal): a HIS sends the same token for hours; checking its signature and claims
-        # again on every request cost a few percent of a request's CPU. Expiry is still checked every time.
-        self._verified: dict[str, tuple[float, Principal]] = {}
-
-    def mint(
-        self,
-        role: Role | str,
-        *,
-        subject: str | None = None,
-        hospital_code: str | None = None,
-        region_code: str | None = None,
-        payer: str | None = None,
-        ttl_s: int = 8 * 3600,
-    ) -> str:
-        role = Role(role)
-        if role is Role.hospital and not hospital_code:
-            raise ValueError("a hospital token needs --hospital-code")
-        if role is Role.bureau and not region_code:
-            raise ValueError("a bureau token needs --region-code")
-        if role is Role.payer and not (payer and region_code):
-            raise ValueError("a payer token needs --payer and --region-code")
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": self.issuer,
-            "sub": subject or f"{role.value}:{hospital_code or payer or region_code or 'ops'}",
-            "role": role.value,
-            "iat": now,
-            "exp": now + ttl_s,
-            "jti": uuid.uuid4().hex,
-        }
-        for k, v in (("hospital_code", hospital_code), ("region_code", region_code), ("payer", payer)):
-            if v:
-                claims[k] = v
-        return jwt.encode(claims, self.keys[self.current_kid], algorithm="HS256",
-                          headers={"kid": self.current_kid})
-
-    def verify_authorization(self, header: str) -> Principal:
-        """The caller of an `Authorization: Bearer <token>` header value (raises Unauthorized)."""
-        if not header.lower().startswith("bearer "):
-            raise Unauthorized("send Authorization: Bearer <token>")
-        return self.verify(header[7:].strip())
-
-    def verify(self, token: str) -> Principal:
-        known = self._verified.get(token)
-        if known is not None and time.time() < known[0]:
-            return known[1]
-        principal, exp = self._verify(token)
-        if len(self._verified) >= _VERIFIED_MAX:
-            self._verified.clear()
-        self._verified[token] = (exp, principal)
-        return principal
-
-    def _verify(self, token: str) -> tuple[Principal, float]:
-        try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            key = self.keys.get(kid or "")
-            if key is None:
-                raise Unauthorized("the token's signing key is unknown")
-            claims = jwt.decode(token, key, algorithms=["HS256"], issuer=self.issuer,
-                                options={"require": ["exp", "sub", "iss"]})
-            return Principal(
-                subject=claims["sub"],
-                role=Role(claims["role"]),
-                hospital_code=claims.get("hospital_code"),
-                region_code=claims.get("region_code"),
-                payer=claims.get("payer"),
-            ), float(claims["exp"])
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("the token has expired") from exc
-        except (jwt.PyJWTError, KeyError, ValueError) as exc:
-            raise Unauthorized("the token is malformed or badly signed") from exc
+    def verify_authorization(self, header: str) -> Principal: ...
 
 
 class BearerAuthMiddleware:
     """Checks the bearer token before anything reads the body, so an anonymous call is a 401 first."""
 
-    def __init__(self, app: ASGIApp, issuer: TokenIssuer) -> None:
+    def __init__(self, app: ASGIApp, issuer: Verifier) -> None:
         self.app, self.issuer = app, issuer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

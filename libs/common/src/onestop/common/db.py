@@ -14,10 +14,13 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -38,7 +41,7 @@ NAMING = {
 
 
 def platform_tables(metadata: MetaData) -> None:
-    """Outbox, inbox and idempotency tables, the same in every service's database."""
+    """Outbox, inbox, parked events and idempotency tables, the same in every service's database."""
     Table(
         "outbox", metadata,
         Column("id", BigInteger, primary_key=True, autoincrement=True),
@@ -49,6 +52,11 @@ def platform_tables(metadata: MetaData) -> None:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True), nullable=True),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
+        # the entity the event is about (the envelope's `subject`, else its id): order is kept per aggregate
+        Column("aggregate", String(255), nullable=True),
+        # a row that can never be published (over NATS' max_payload) is parked; it holds back its aggregate
+        Column("parked_at", DateTime(timezone=True), nullable=True),
+        Column("park_reason", Text, nullable=True),
     )
     Table(
         "inbox", metadata,
@@ -56,6 +64,24 @@ def platform_tables(metadata: MetaData) -> None:
         Column("event_id", String(64), primary_key=True),
         Column("type", String(128), nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    Table(
+        "parked_event", metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("consumer", String(64), nullable=False),
+        Column("event_id", String(64), nullable=False),
+        Column("aggregate", String(255), nullable=False),
+        Column("subject", String(255), nullable=False),
+        Column("type", String(128), nullable=False),
+        Column("envelope", JSONB, nullable=False),
+        Column("state", String(16), nullable=False),  # parked | waiting (behind a parked one) | applied
+        Column("reason", Text, nullable=False),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("resolved_at", DateTime(timezone=True), nullable=True),
+        UniqueConstraint("consumer", "event_id", name="uq_parked_event_consumer_event_id"),
+        Index("ix_parked_event_open", "consumer", "aggregate", "id",
+              postgresql_where=text("state IN ('parked', 'waiting')")),
     )
     Table(
         "idempotency_key", metadata,

@@ -85,7 +85,7 @@ def field_error(field: str, reason: str) -> dict[str, str]:
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    headers = {"Retry-After": "1"} if problem.status == 503 else None
+    headers = getattr(problem, "headers", None) or ({"Retry-After": "1"} if problem.status == 503 else None)
     return JSONResponse(problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON,
                         headers=headers)
 

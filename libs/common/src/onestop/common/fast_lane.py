@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from onestop.common.auth import Principal, TokenIssuer
+from onestop.common.auth import Principal, Verifier
 from onestop.common.errors import Problem, Unauthorized, problem_response
 from onestop.common.metrics import RequestMetrics
 
@@ -43,7 +43,7 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 class FastLaneMiddleware:
     """Answers the requests of `routes` ((method, path) -> handler) itself; see the module's text."""
 
-    def __init__(self, app: ASGIApp, routes: Mapping[tuple[str, str], FastHandler], issuer: TokenIssuer,
+    def __init__(self, app: ASGIApp, routes: Mapping[tuple[str, str], FastHandler], issuer: Verifier,
                  service: str) -> None:
         self.app, self.routes, self.issuer = app, dict(routes), issuer
         self.metrics = RequestMetrics(service)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter("onestop_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -11,6 +11,14 @@ HTTP_LATENCY = Histogram(
 )
 OUTBOX_PUBLISHED = Counter("onestop_outbox_published_total", "Outbox events published", ["service"])
 EVENTS_APPLIED = Counter("onestop_events_applied_total", "Inbound events applied", ["consumer", "type"])
+EVENTS_PARKED = Counter("onestop_events_parked_total", "Inbound events parked as never applicable",
+                        ["consumer", "type"])
+PARKED_OPEN = Gauge("onestop_parked_events", "Inbound events parked or waiting behind a parked one, now",
+                    ["consumer", "state"])
+EVENTS_RETRIED = Counter("onestop_event_attempts_failed_total", "Failed attempts to apply an inbound event",
+                         ["consumer", "kind"])
+OUTBOX_PARKED = Counter("onestop_outbox_parked_total", "Outbox rows parked as never publishable", ["service"])
+CONSUMER_RESTARTS = Counter("onestop_consumer_restarts_total", "Consumer tasks restarted after dying", ["consumer"])
 
 
 class RequestMetrics:

@@ -87,6 +87,43 @@ def create_platform_tables_v1() -> None:
     op.create_index("ix_idempotency_key_created_at", "idempotency_key", ["created_at"])
 
 
+def upgrade_platform_tables_v2() -> None:
+    """Platform v2 (frozen): outbox rows know their aggregate and can be parked; consumers park the events
+    they cannot apply in `parked_event`; the inbox is purged by age."""
+    from alembic import op
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    op.add_column("outbox", sa.Column("aggregate", sa.String(255), nullable=True))
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("outbox", sa.Column("park_reason", sa.Text, nullable=True))
+    # rows not yet published keep their order per aggregate too (the envelope's subject, else its own id)
+    op.execute("UPDATE outbox SET aggregate = COALESCE(NULLIF(envelope->>'subject', ''), event_id) "
+               "WHERE published_at IS NULL")
+    op.create_index("ix_outbox_parked", "outbox", ["aggregate"],
+                    postgresql_where=sa.text("parked_at IS NOT NULL AND published_at IS NULL"))
+    op.create_index("ix_outbox_published_at", "outbox", ["published_at"],
+                    postgresql_where=sa.text("published_at IS NOT NULL"))
+    op.create_index("ix_inbox_processed_at", "inbox", ["processed_at"])
+    op.create_table(
+        "parked_event",
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("consumer", sa.String(64), nullable=False),
+        sa.Column("event_id", sa.String(64), nullable=False),
+        sa.Column("aggregate", sa.String(255), nullable=False),
+        sa.Column("subject", sa.String(255), nullable=False),
+        sa.Column("type", sa.String(128), nullable=False),
+        sa.Column("envelope", JSONB, nullable=False),
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default=sa.text("0")),
+        sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.UniqueConstraint("consumer", "event_id", name="uq_parked_event_consumer_event_id"),
+    )
+    op.create_index("ix_parked_event_open", "parked_event", ["consumer", "aggregate", "id"],
+                    postgresql_where=sa.text("state IN ('parked', 'waiting')"))
+
+
 def ensure_database(server_url: str, database: str) -> None:
     """CREATE DATABASE if missing (blocking), connecting to the server's `postgres` database."""
     import asyncpg

@@ -8,19 +8,35 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
+from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
-from sqlalchemy import MetaData, Table, Text, cast, select, text, update
+from nats.js.errors import APIError
+from sqlalchemy import MetaData, Table, Text, cast, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.clock import now
 from onestop.common.db import OUTBOX_WRITTEN, Database
-from onestop.common.metrics import OUTBOX_PUBLISHED
+from onestop.common.metrics import OUTBOX_PARKED, OUTBOX_PUBLISHED
 from onestop.contracts.events.base import Envelope, EventPayload
 
 log = structlog.get_logger("onestop.outbox")
+
+RELAY_LOCK = "onestop.outbox.relay"  # advisory lock (per database): the one relay that publishes now
+
+
+def never_publishable(exc: BaseException) -> str | None:
+    """The reason a row can never be published (larger than the server or stream accepts), else None."""
+    if isinstance(exc, MaxPayloadError):
+        return "larger than the NATS server's max_payload"
+    if isinstance(exc, APIError) and exc.err_code in (10054,):  # JetStream: message size exceeds maximum allowed
+        return f"refused by JetStream: {exc.description}"
+    return None
 
 
 class Outbox:
@@ -39,13 +55,23 @@ class Outbox:
                 subject=payload.nats_subject(),
                 type=envelope.type,
                 envelope=envelope.model_dump(mode="json"),
+                aggregate=envelope.subject or envelope.id,
             )
         )
         return envelope
 
 
+async def purge_published(db: Database, metadata: MetaData, hours: float) -> int:
+    """Delete outbox rows published longer ago than the retention (JetStream and the inboxes have them)."""
+    t = metadata.tables["outbox"]
+    async with db.transaction() as session:
+        res = await session.execute(delete(t).where(t.c.published_at < now() - timedelta(hours=hours)))
+        return res.rowcount or 0
+
+
 class OutboxRelay:
-    """Publishes unpublished outbox rows in order and marks them; survives NATS outages."""
+    """Publishes unpublished outbox rows, each aggregate's in commit order, and marks them; survives NATS
+    outages; one relay of all the replicas publishes at a time (advisory lock RELAY_LOCK)."""
 
     def __init__(self, db: Database, outbox: Outbox, js: JetStreamContext, *, interval: float = 0.2,
                  batch: int = 200, service: str = "", hold_lock: str | None = None,
@@ -86,40 +112,81 @@ class OutboxRelay:
         return False
 
     async def publish_pending(self) -> int:
-        """One pass: publish up to `batch` rows. Raises if NATS is unavailable (nothing is marked)."""
+        """One pass: publish up to `batch` rows, each aggregate's in commit order. Rows published before a failure
+        are marked; a row that can never be published is parked; then the failure is raised (backoff)."""
         t = self.table
         async with self.db.transaction() as session:
             if await self._held(session):
                 return 0
+            # One publishing relay per database: two replicas publishing different rows at once could put one
+            # aggregate's events on the stream out of commit order. The others find it taken and wait a pass.
+            if not (await session.execute(text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"),
+                                          {"k": RELAY_LOCK})).scalar_one():
+                return 0
+            parked = t.alias("parked")
+            blocked = (select(parked.c.id)
+                       .where(parked.c.parked_at.is_not(None), parked.c.published_at.is_(None),
+                              parked.c.aggregate == t.c.aggregate).exists())
             rows = (
                 await session.execute(
                     # The stored JSON as text, published as it is (decoding and re-encoding it cost the relay
                     # a third of its time); jsonb's text form is plain JSON, keys in jsonb's order as before.
-                    select(t.c.id, t.c.event_id, t.c.subject, cast(t.c.envelope, Text).label("envelope"))
-                    .where(t.c.published_at.is_(None))
+                    select(t.c.id, t.c.event_id, t.c.subject, t.c.aggregate,
+                           cast(t.c.envelope, Text).label("envelope"))
+                    .where(t.c.published_at.is_(None), t.c.parked_at.is_(None), ~blocked)
                     .order_by(t.c.id)
                     .limit(self.batch)
-                    .with_for_update(skip_locked=True)
                 )
             ).all()
             if not rows:
                 return 0
-            # Pipelined: one connection sends them in order; the acks are awaited together. If any
-            # fails, nothing is marked and the batch goes again (JetStream drops the duplicates).
-            await asyncio.gather(*(
-                self.js.publish(
-                    r.subject,
-                    r.envelope.encode(),
-                    headers={"Nats-Msg-Id": r.event_id},
-                    timeout=10.0,
-                )
-                for r in rows
-            ))
-            await session.execute(
-                update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=now())
-            )
-        OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
-        return len(rows)
+            published, parked_rows, failure = await self._publish(rows)
+            if published:
+                await session.execute(update(t).where(t.c.id.in_(published)).values(published_at=now()))
+            for row_id, reason in parked_rows:
+                await session.execute(update(t).where(t.c.id == row_id)
+                                      .values(parked_at=now(), park_reason=reason, attempts=t.c.attempts + 1))
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(published))
+        if parked_rows:
+            OUTBOX_PARKED.labels(self.service).inc(len(parked_rows))
+            log.error("outbox_rows_parked", service=self.service, rows=[i for i, _ in parked_rows],
+                      reason=parked_rows[0][1])
+        if failure is not None:
+            raise failure
+        return len(published) + len(parked_rows)
+
+    async def _publish(self, rows: Sequence[Any]) -> tuple[list[int], list[tuple[int, str]], Exception | None]:
+        """Pipelined across aggregates, sequential within one: wave k sends the k-th row of every aggregate and
+        awaits the acks together. An aggregate whose row fails sends nothing more this pass, so no later row of
+        it can reach the stream before the failed one; other aggregates go on."""
+        queues: dict[str, deque[Any]] = {}
+        for r in rows:
+            queues.setdefault(r.aggregate or r.event_id, deque()).append(r)
+        published: list[int] = []
+        parked: list[tuple[int, str]] = []
+        failure: Exception | None = None
+        while queues:
+            wave = [(key, q[0]) for key, q in queues.items()]
+            results = await asyncio.gather(*(self._send(r) for _, r in wave), return_exceptions=True)
+            for (key, r), result in zip(wave, results, strict=True):
+                if result is None:
+                    published.append(r.id)
+                    queues[key].popleft()
+                    if queues[key]:
+                        continue
+                elif isinstance(result, asyncio.CancelledError):
+                    raise result
+                elif (reason := never_publishable(result)) is not None:
+                    parked.append((r.id, reason))  # its later rows stay back: the query skips its aggregate
+                elif isinstance(result, Exception):
+                    failure = failure or result
+                else:
+                    raise result
+                del queues[key]
+        return published, parked, failure
+
+    async def _send(self, r: Any) -> None:
+        await self.js.publish(r.subject, r.envelope.encode(), headers={"Nats-Msg-Id": r.event_id}, timeout=10.0)
 
     async def run(self) -> None:
         """Forever: publish, then sleep until nudged by a commit or the interval passes."""

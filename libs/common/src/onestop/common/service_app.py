@@ -22,17 +22,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from onestop.common.auth import BearerAuthMiddleware, TokenIssuer
+from onestop.common.auth import BearerAuthMiddleware
+from onestop.common.consumer import consumer_states
 from onestop.common.db import Database
 from onestop.common.errors import Unavailable, install_problem_handlers, problem_response
 from onestop.common.fast_lane import FastHandler, FastLaneMiddleware
+from onestop.common.housekeeping import housekeeping
 from onestop.common.idempotency import Idempotency
 from onestop.common.logging import configure_logging
 from onestop.common.metrics import RequestMetrics
 from onestop.common.nats import connect, ensure_stream
 from onestop.common.openapi import document_problems, problem_responses
 from onestop.common.outbox import Outbox, OutboxRelay
+from onestop.common.revocation import RevocationList
 from onestop.common.settings import ServiceSettings
+from onestop.common.tokens import ServiceTokenMinter, TokenVerifier
 
 log = structlog.get_logger("onestop.app")
 
@@ -49,7 +53,8 @@ class Runtime:
     outbox: Outbox
     relay: OutboxRelay
     idempotency: Idempotency
-    tokens: TokenIssuer
+    tokens: TokenVerifier
+    service_tokens: ServiceTokenMinter  # this service's own tokens for calls to another service
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -84,7 +89,8 @@ def build_app(
     """Assemble a service app. `on_start` adds consumers and caches once NATS and the DB are up;
     `fast_routes` are hot JSON endpoints answered by the fast lane (fast_lane.py) as well as by a route;
     the outbox relay pauses while a bulk writer holds the advisory lock named `relay_hold_lock`."""
-    tokens = TokenIssuer(settings.jwt_keys, settings.jwt_current_kid, settings.jwt_issuer)
+    revocations = RevocationList()
+    tokens = settings.token_verifier(revocations)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,10 +108,12 @@ def build_app(
         relay = OutboxRelay(db, outbox, js, interval=settings.relay_interval_s, service=settings.service,
                             hold_lock=relay_hold_lock, hold_max_s=settings.relay_hold_max_s)
         runtime = Runtime(settings, metadata, db, nc, js, outbox, relay,
-                          Idempotency(db, metadata, settings.idempotency_ttl_days), tokens)
+                          Idempotency(db, metadata, settings.idempotency_ttl_days), tokens, settings.service_tokens())
         app.state.runtime = runtime
+        runtime.spawn(revocations.follow(js, settings.stream_replicas), "revocation-watch")
+        await _revocations_loaded(revocations, runtime)
         runtime.spawn(relay.run(), "outbox-relay")
-        runtime.spawn(_expire_keys(runtime), "idempotency-expiry")
+        runtime.spawn(housekeeping(runtime), "housekeeping")
         if on_start:
             await on_start(runtime)
         # Start-up objects (policies, models, routes) never die: keep them out of every GC pass, and
@@ -142,13 +150,18 @@ def build_app(
     return app
 
 
-async def _expire_keys(runtime: Runtime) -> None:
-    while True:
-        try:
-            await runtime.idempotency.expire()
-        except Exception:
-            pass
-        await asyncio.sleep(3600)
+async def _revocations_loaded(revocations: RevocationList, runtime: Runtime, timeout_s: float = 15.0) -> None:
+    """Serve no request before the revocation list is known: a revoked token must never slip in at start."""
+    try:
+        await asyncio.wait_for(revocations.loaded.wait(), timeout_s)
+    except TimeoutError:
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        await runtime.nc.close()
+        await runtime.db.dispose()
+        raise Unavailable(f"the token revocation list (JetStream bucket) did not load within {timeout_s:.0f} s") \
+            from None
 
 
 def _ops_router() -> APIRouter:
@@ -158,14 +171,17 @@ def _ops_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Database and NATS reachable", responses=problem_responses(503))
+    @router.get("/readyz", summary="Database and NATS reachable, every consumer alive (each with state and lag)",
+                responses=problem_responses(503))
     async def readyz(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         db_ok = await runtime.db.ping()
         nats_ok = runtime.nc.is_connected
-        if db_ok and nats_ok:
-            return JSONResponse({"status": "ready", "database": "ok", "nats": "ok"})
-        p = Unavailable("not ready", database="ok" if db_ok else "unreachable", nats="ok" if nats_ok else "unreachable")
+        consumers_ok, consumers = await consumer_states(runtime.extras)
+        if db_ok and nats_ok and consumers_ok:
+            return JSONResponse({"status": "ready", "database": "ok", "nats": "ok", "consumers": consumers})
+        p = Unavailable("not ready", database="ok" if db_ok else "unreachable", nats="ok" if nats_ok else "unreachable",
+                        consumers=consumers)
         return problem_response(p, "/readyz")
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)

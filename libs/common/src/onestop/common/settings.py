@@ -14,9 +14,17 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from onestop.common.tokens import (
+    DEFAULT_MAX_TTL_S,
+    SERVICE_TOKEN_TTL_S,
+    Revocations,
+    ServiceTokenMinter,
+    TokenVerifier,
+)
 
-class ServiceSettings(BaseSettings):
-    """What every service needs; each service subclasses it and sets `service`."""
+
+class ConnectionSettings(BaseSettings):
+    """Where PostgreSQL and NATS are: all that `onestop migrate` and `onestop token revoke` need."""
 
     model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
 
@@ -25,25 +33,8 @@ class ServiceSettings(BaseSettings):
         "postgresql+asyncpg://postgres@localhost:5432/postgres", validation_alias="DATABASE_URL"
     )
     nats_url: str = Field("nats://127.0.0.1:4222", validation_alias="NATS_URL")
-    jwt_keys: dict[str, str] = Field(
-        default_factory=lambda: {"dev": "onestop-dev-signing-key-change-me-0123456789"},
-        description='signing keys by key id, JSON: {"k2": "...", "k1": "..."}',
-    )
-    jwt_current_kid: str = "dev"
-    jwt_issuer: str = "onestop"
     database_name: str | None = Field(None, description="this service's database on DATABASE_URL's server")
-    log_level: str = "INFO"
-    relay_interval_s: float = 0.2
-    relay_hold_max_s: float = Field(600.0, gt=0, description="longest a bulk import may pause the outbox relay")
     stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas of this service's stream")
-    idempotency_ttl_days: int = Field(7, ge=7)
-
-    @field_validator("jwt_keys", mode="before")
-    @classmethod
-    def _keys_json(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            return json.loads(v)
-        return v
 
     @field_validator("database_url")
     @classmethod
@@ -61,15 +52,6 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("NATS_URL must look like nats://host:port (comma-separated for a cluster)")
         return v
 
-    @model_validator(mode="after")
-    def _kid_known(self) -> ServiceSettings:
-        if self.jwt_current_kid not in self.jwt_keys:
-            raise ValueError(f"ONESTOP_JWT_CURRENT_KID {self.jwt_current_kid!r} is not in ONESTOP_JWT_KEYS")
-        for kid, key in self.jwt_keys.items():
-            if len(key) < 32:
-                raise ValueError(f"signing key {kid!r} is shorter than 32 characters")
-        return self
-
     def service_database_url(self) -> str:
         """The asyncpg URL of this service's own database."""
         own = os.environ.get(f"{self.service.upper()}_DATABASE_URL")
@@ -78,6 +60,86 @@ class ServiceSettings(BaseSettings):
         name = self.database_name or f"onestop_{self.service}"
         url = make_url(_asyncpg(self.database_url)).set(database=name)
         return url.render_as_string(hide_password=False)
+
+
+
+
+class TokenSettings(BaseSettings):
+    """The longest each role's token may live: `onestop token` mints within it, services refuse beyond it."""
+
+    model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
+
+    token_max_ttl_s: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_MAX_TTL_S),
+        description='ONESTOP_TOKEN_MAX_TTL_S: seconds per role, JSON {"operator": 28800, ...}; '
+        "roles not named keep their default (hospital, bureau, payer, credit_feed a year; operator 8 h; "
+        "service 10 min)",
+    )
+
+    @field_validator("token_max_ttl_s", mode="before")
+    @classmethod
+    def _ttl_json(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = json.loads(v)
+        if isinstance(v, dict):
+            return {**DEFAULT_MAX_TTL_S, **v}
+        return v
+
+
+class ServiceSettings(ConnectionSettings, TokenSettings):
+    """What every service needs; each service subclasses it and sets `service`.
+
+    No key has a default: a service started without ONESTOP_ISSUER_PUBLIC_KEYS, ONESTOP_SERVICE_KEY and
+    ONESTOP_SERVICE_PUBLIC_KEYS refuses to start (`onestop keys generate` prints a set; deploy/README.md).
+    """
+
+    issuer_public_keys: list[str] = Field(
+        description='ONESTOP_ISSUER_PUBLIC_KEYS: the issuer\'s Ed25519 public keys, JSON ["<base64>", ...] '
+        "(two during a rotation)")
+    service_key: str = Field(description="ONESTOP_SERVICE_KEY: this service's own Ed25519 private key, base64")
+    service_public_keys: dict[str, list[str]] = Field(
+        description='ONESTOP_SERVICE_PUBLIC_KEYS: every service\'s public keys, JSON {"identity": ["<base64>"], ...}')
+    log_level: str = "INFO"
+    relay_interval_s: float = 0.2
+    relay_hold_max_s: float = Field(600.0, gt=0, description="longest a bulk import may pause the outbox relay")
+    idempotency_ttl_days: int = Field(7, ge=7)
+    # issue 10: consumers never give up on a transient failure; retention windows of the platform tables
+    consumer_park_after: int = Field(3, ge=1, le=100, description="attempts before an event that cannot be "
+                                     "applied (invalid payload, unknown version, domain error) is parked")
+    consumer_retry_max_s: float = Field(30.0, gt=0, le=600, description="longest pause between two attempts "
+                                        "of an event while the database or a dependency is unavailable")
+    outbox_retention_hours: float = Field(72.0, ge=1, description="published outbox rows are purged after this")
+    inbox_retention_days: int = Field(90, ge=7, description="processed event ids are kept this long; longer "
+                                      "than any redelivery (the streams' dedupe window is 2 minutes)")
+
+    @field_validator("issuer_public_keys", "service_public_keys", mode="before")
+    @classmethod
+    def _keys_json(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError:
+                raise ValueError("must be JSON (see `onestop keys generate`)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _keys_usable(self) -> ServiceSettings:
+        try:
+            self.token_verifier()
+            self.service_tokens()
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def token_verifier(self, revocations: Revocations | None = None) -> TokenVerifier:
+        """The verifier of tokens sent to this service."""
+        return TokenVerifier(self.service, self.issuer_public_keys, self.service_public_keys,
+                             max_ttl_s=self.token_max_ttl_s, revocations=revocations)
+
+    def service_tokens(self) -> ServiceTokenMinter:
+        """This service's own `service` tokens for the calls it makes to others."""
+        return ServiceTokenMinter(self.service, self.service_key,
+                                  ttl_s=min(SERVICE_TOKEN_TTL_S, self.token_max_ttl_s["service"]))
 
 
 def _asyncpg(url: str) -> str:
@@ -93,9 +155,19 @@ def describe_settings_error(exc: Exception) -> str:
 
     if not isinstance(exc, ValidationError):
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    parts = []
+    missing, bad = [], []
     for e in exc.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "settings"
+        loc = ".".join(str(p) for p in e["loc"])
         name = loc if loc.isupper() else f"ONESTOP_{loc.upper()}"
-        parts.append(f"{name}: {e['msg'].removeprefix('Value error, ')}")
-    return "bad setting " + "; ".join(parts)
+        if e["type"] == "missing":
+            missing.append(name)
+        else:
+            message = e["msg"].removeprefix("Value error, ")
+            bad.append(f"{name}: {message}" if loc else message)
+    parts = []
+    if missing:
+        hint = " (`onestop keys generate` prints a set of keys)" if any("KEY" in n for n in missing) else ""
+        parts.append("missing setting " + ", ".join(missing) + hint)
+    if bad:
+        parts.append("bad setting " + "; ".join(bad))
+    return "; ".join(parts)

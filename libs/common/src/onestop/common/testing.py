@@ -1,12 +1,19 @@
-"""Test helpers shared by every service's tests: run an app's lifespan and call it over HTTP."""
+"""Test helpers shared by every service's tests: run an app's lifespan and call it over HTTP; the test
+session's own keys (generated once per process, never in the repository) and tokens signed with them."""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
+
+from onestop.common.keys import KeySet
+from onestop.common.tokens import ClientTokenIssuer
 
 
 @asynccontextmanager
@@ -16,3 +23,36 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+
+
+@functools.cache
+def session_keys() -> KeySet:
+    """This test session's keys (the root conftest's `test_keys` fixture)."""
+    return KeySet.generate()
+
+
+@functools.cache
+def session_issuer() -> ClientTokenIssuer:
+    """Signs client tokens with the session's issuer key, as `onestop token` would."""
+    return ClientTokenIssuer(session_keys().issuer_key)
+
+
+def mint(role: str = "operator", **claims: Any) -> str:
+    """A client token of the session's issuer (`ttl_s`, `issued_at`, `subject` and the scope as for mint)."""
+    return session_issuer().mint(role, **claims)
+
+
+def bearer(role: str = "operator", **claims: Any) -> dict[str, str]:
+    """An Authorization header with a fresh client token."""
+    return {"Authorization": f"Bearer {mint(role, **claims)}"}
+
+
+def settings_keys(service: str) -> dict[str, Any]:
+    """The key settings of a service, as keyword arguments of its Settings."""
+    return {k.removeprefix("ONESTOP_").lower(): json.loads(v) if v[:1] in "[{" else v
+            for k, v in session_keys().service_env(service).items()}
+
+
+def key_env(service: str) -> dict[str, str]:
+    """The key settings of a service as environment variables, for a service started in a subprocess."""
+    return session_keys().service_env(service)

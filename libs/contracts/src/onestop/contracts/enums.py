@@ -52,3 +52,4 @@ class Role(StrEnum):
     bureau = "bureau"
     payer = "payer"
     operator = "operator"
+    service = "service"  # one service calling another, with its own key (onestop.common.tokens)

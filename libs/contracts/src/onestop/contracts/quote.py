@@ -4,8 +4,8 @@
 `QuoteResult` is the payer waterfall with its trace (DESIGN §5, §9). Money is int fen inside and
 a yuan string ("1234.50") on the wire; ratios are decimal strings.
 
-`Accumulators` is the person's year-to-date state for one calendar year (of the discharge date)
-as the ledger keeps it; a quote answers an `AccumulatorDelta` that the ledger applies with
+`Accumulators` is the person's year-to-date state for one calendar year (of the discharge date; for
+a part of a stay, of the part's end) as the ledger keeps it; a quote answers an `AccumulatorDelta` that the ledger applies with
 `apply_delta` under a per-person-per-year lock, and a reversal applies `negate(delta)`.
 """
 
@@ -16,7 +16,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from onestop.contracts.enums import (
     Category,
@@ -53,12 +61,74 @@ class Person(_Strict):
     age: int | None = Field(None, ge=0, le=150, description="years at admission (children's packages)")
 
 
+class StayPart(_Strict):
+    """A part of a stay settled on its own (中途结算, NHSA `mid_setl_flag`): the lines up to a date,
+    against that year's accumulators; a stay crossing 31 December is settled in two parts.
+
+    The ledger stores, per part, the deductible each payer bore in it (the quote's
+    `delta.deductible_paid`, also each payer's `trace.deductible_borne`) and sends their sum over
+    the earlier parts as `deductible_borne` with every later part."""
+
+    index: int = Field(ge=1, le=366, description="1: the part from admission; 2, 3, …: the later parts, in order")
+    final: bool = Field(description="the last part, ending at discharge: only it takes a package price "
+                                    "(按病种) and a one-off grant")
+    starts_on: date | None = Field(None, validate_default=True,
+                                   description="first day of this part's lines, its basis date under an "
+                                               "admission-date policy; required from part 2 on")
+    deductible_borne: dict[str, Yuan] = Field(
+        default_factory=dict, description="per payer id, the per-stay deductible (起付线) the stay's earlier "
+                                          "parts bore: a later part charges only the rest (unless the policy "
+                                          "charges it again on each part)")
+
+    @field_validator("starts_on")
+    @classmethod
+    def _starts(cls, v: date | None, info: ValidationInfo) -> date | None:
+        if v is None and info.data.get("index", 1) > 1:
+            raise ValueError("starts_on is required from part 2 on")
+        return v
+
+    @field_validator("deductible_borne")
+    @classmethod
+    def _borne(cls, v: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        if info.data.get("index") == 1 and any(v.values()):
+            raise ValueError("the first part has no earlier parts to have borne a deductible")
+        if any(x < 0 for x in v.values()):
+            raise ValueError("a deductible borne is not negative")
+        return {k: x for k, x in v.items() if x}
+
+
 class Stay(_Strict):
     kind: StayKind
     hospital_level: HospitalLevel
     disease_code: str | None = Field(None, description="ICD-10 of the main diagnosis, e.g. C16.9")
     confirmed_unable_to_pay: bool = Field(False, description="confirmed as wholly unable to pay")
     hospital_code: str | None = None
+    admitted_at: date | None = Field(None, description="admission date (入院日期); default: the request's `date`. "
+                                                       "A policy in force by admission date is chosen by it")
+    discharged_at: date | None = Field(None, description="discharge date (出院日期); default: the request's `date`. "
+                                                         "A policy in force by discharge date is chosen by it")
+    part: StayPart | None = Field(None, description="this quote settles a part of the stay (中途结算); "
+                                                    "absent: the whole stay")
+
+    @field_validator("discharged_at")
+    @classmethod
+    def _after_admission(cls, v: date | None, info: ValidationInfo) -> date | None:
+        admitted = info.data.get("admitted_at")
+        if v is not None and admitted is not None and v < admitted:
+            raise ValueError("discharged_at is before admitted_at")
+        return v
+
+    @field_validator("part")
+    @classmethod
+    def _part(cls, p: StayPart | None, info: ValidationInfo) -> StayPart | None:
+        if p is None:
+            return p
+        admitted = info.data.get("admitted_at")
+        if p.index > 1 and admitted is None:
+            raise ValueError("a later part (index > 1) needs the stay's admitted_at")
+        if p.starts_on is not None and admitted is not None and p.starts_on < admitted:
+            raise ValueError("starts_on is before the stay's admitted_at")
+        return p
 
     @field_validator("disease_code")
     @classmethod
@@ -102,11 +172,13 @@ class Accumulators(_Strict):
     a missing key means zero, and zero entries are dropped so equal states compare equal.
 
     - `paid`: what each fund paid this year (the annual caps, 封顶线, are checked against it);
-    - `deductible_paid`: the deductibles (起付线) the person bore this year, per payer;
+    - `deductible_paid`: the deductibles (起付线) the person bore this year, per payer; a payer whose
+      deductible is yearly (`deductible_basis: per_year`, 年度起付线) charges only what is left of it;
     - `cumulative_self_pay`: the cumulative in-scope self-pay each `tiers` payer counted
       (critical illness: 大病保险年度累计合规自付), its threshold and segments are over this sum;
     - `stays`: stays quoted this year per stay kind and hospital level (a later inpatient stay
-      at the same level waives the basic deductible of the poor, 003 二(三)1);
+      at the same level waives the basic deductible of the poor, 003 二(三)1); a stay settled in
+      parts counts once, by its first part, in its admission year;
     - `grants_used`: one-off grants received this year, per payer (charity: at most once).
     """
 
@@ -228,7 +300,9 @@ class PayerTrace(_Strict):
     cap_left: Yuan | None = Field(None, description="cap minus what this fund paid this year, before it")
     amount: Yuan
     lines: list[str] = Field(default_factory=list, description="policy lines (paths) that applied")
-    nhsa_code: str | None = Field(None, description="national fund_pay_type, where the fund has one")
+    nhsa_code: str | None = Field(None, description="national fund_pay_type (999997: other)")
+    deductible_borne: Yuan = Field(0, description="the deductible (起付线) the person bore in this payer's step "
+                                                  "(this part of the stay, for a part)")
     text_zh: str
 
 

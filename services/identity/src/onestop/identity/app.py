@@ -5,7 +5,10 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from onestop.common.inbox import Inbox, StreamConsumer
+from onestop.common import parked_api
+from onestop.common.consumer import StreamConsumer, start_consumers
+from onestop.common.inbox import Inbox
+from onestop.common.ratelimit import RateLimiter
 from onestop.common.service_app import Runtime, build_app
 from onestop.contracts.events.base import stream_name
 from onestop.identity.api import credit, eligibility, imports, persons
@@ -26,22 +29,22 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
     cipher = settings.pii_cipher()
 
     async def start(runtime: Runtime) -> None:
-        client = RulesClient(settings.rules_url, runtime.tokens, rules_transport)
+        client = RulesClient(settings.rules_url, runtime.service_tokens.auth("rules"), rules_transport)
         book = RuleBook(runtime.db, client, settings.rules_cache_s)
         reads = await ReadPool.open(settings.service_database_url(), size=settings.read_pool_size,
                                     synchronous_commit=settings.audit_synchronous_commit)
-        runtime.extras.update(pii=cipher, rules_client=client, rulebook=book, reads=reads)
+        runtime.extras.update(pii=cipher, rules_client=client, rulebook=book, reads=reads,
+                              rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst))
         inbox = Inbox(metadata, "identity")
-        consumers = (
+        limits = {"park_after": settings.consumer_park_after, "retry_max_s": settings.consumer_retry_max_s}
+        start_consumers(runtime, [
             StreamConsumer(runtime.db, inbox, runtime.js, stream=stream_name("rules"), durable="identity-policy",
                            filter_subject="onestop.rules.policy.published.>",
-                           handlers={"rules.policy.published.v1": policy.make_handler(runtime)}),
+                           handlers={"rules.policy.published.v1": policy.make_handler(runtime)}, **limits),
             StreamConsumer(runtime.db, inbox, runtime.js, stream=stream_name("ledger"), durable=repayment.DURABLE,
                            filter_subject=repayment.FILTER,
-                           handlers={"ledger.repayment.overdue.v1": repayment.make_handler(runtime)}),
-        )
-        runtime.spawn(consumers[0].run(), "consume-policy-published")
-        runtime.spawn(consumers[1].run(), "consume-repayment-overdue")
+                           handlers={"ledger.repayment.overdue.v1": repayment.make_handler(runtime)}, **limits),
+        ])
 
         # The durable consumer is shared by replicas; every replica's cache must hear of a publication.
         async def _drop_cache(_msg: object) -> None:
@@ -58,7 +61,7 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
         title="onestop identity",
         description="Persons, register statuses over time, the blacklist, and the treat-first eligibility decision.",
         metadata=metadata,
-        routers=[imports.router, eligibility.router, persons.router, credit.router],
+        routers=[imports.router, eligibility.router, persons.router, credit.router, parked_api.router],
         fast_routes=eligibility.FAST_ROUTES,
         relay_hold_lock=IMPORT_LOCK,
         on_start=start,

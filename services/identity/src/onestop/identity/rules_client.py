@@ -13,16 +13,15 @@ from datetime import date
 from typing import Any
 
 import httpx
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from onestop.common.auth import TokenIssuer
 from onestop.common.db import Database
 from onestop.common.errors import Unavailable
 from onestop.contracts.enums import HospitalLevel
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.identity.domain.eligibility import Hospital
 from onestop.identity.store import rules_cache
-
-_TOKEN_TTL_S = 8 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,26 +34,31 @@ class RuleInForce:
     origin: str
 
 
+def _no_policy(r: httpx.Response) -> bool:
+    """rules' 422 `no-policy-in-force`: the region has no policy on the date — an answer, not rules failing
+    (taken for one, eligibility in a region without a policy was a 503 instead of identity's 422)."""
+    if r.status_code != 422:
+        return False
+    try:
+        kind = r.json().get("type", "")
+    except ValueError:
+        return False
+    return isinstance(kind, str) and kind.endswith("/no-policy-in-force")
+
+
 class RulesClient:
-    """HTTP calls to rules, authenticated with a token identity mints from its own key ring."""
+    """HTTP calls to rules with identity's own `service` token (`ServiceTokenMinter.auth("rules")`): it reads
+    only what any caller of rules may read (a treat-first rule, a hospital list), never as an operator."""
 
-    def __init__(self, base_url: str, tokens: TokenIssuer, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=5.0)
-        self._tokens = tokens
-        self._token: tuple[float, str] | None = None
-
-    def _auth(self) -> dict[str, str]:
-        if self._token is None or time.monotonic() - self._token[0] > _TOKEN_TTL_S / 2:
-            self._token = (time.monotonic(), self._tokens.mint("operator", subject="service:identity",
-                                                               ttl_s=_TOKEN_TTL_S))
-        return {"Authorization": f"Bearer {self._token[1]}"}
+    def __init__(self, base_url: str, auth: httpx.Auth, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=5.0, auth=auth)
 
     async def _get_response(self, path: str, params: dict[str, str]) -> httpx.Response | None:
         try:
-            r = await self._http.get(path, params=params, headers=self._auth())
+            r = await self._http.get(path, params=params)
         except httpx.HTTPError as exc:
             raise Unavailable("the rules service is unreachable", dependency="rules") from exc
-        if r.status_code == 404:
+        if r.status_code == 404 or _no_policy(r):
             return None
         if r.status_code >= 400:
             raise Unavailable(f"the rules service answered {r.status_code}", dependency="rules")
@@ -90,11 +94,20 @@ class RuleBook:
         self._rules: dict[tuple[str, date], tuple[float, RuleInForce | None]] = {}
         self._hospitals: dict[tuple[str, date], tuple[float, dict[str, Hospital]]] = {}
         self._locks: dict[tuple[str, str, date], asyncio.Lock] = {}
+        # Bumped by every invalidate: a fetch that began before one must not cache what it read (it may have
+        # read the rule the invalidation was for, committed or not).
+        self._generation = 0
 
     def invalidate(self) -> None:
         """Forget everything: a publication may change any region's rule or hospitals (inheritance)."""
+        self._generation += 1
         self._rules.clear()
         self._hospitals.clear()
+
+    def invalidate_after_commit(self, session: AsyncSession) -> None:
+        """`invalidate` once `session`'s transaction has committed (not before: a read between the two would
+        see the old rule and keep it for the cache's lifetime); nothing if it rolls back."""
+        event.listen(session.sync_session, "after_commit", lambda _s: self.invalidate(), once=True)
 
     def _fresh(self, at: float) -> bool:
         return time.monotonic() - at < self.ttl_s
@@ -116,8 +129,10 @@ class RuleBook:
             hit = self._rules.get((region_code, on))
             if hit and self._fresh(hit[0]):
                 return hit[1]
+            generation = self._generation
             found = await self._fetch_rule(region_code, on)
-            self._rules[(region_code, on)] = (time.monotonic(), found)
+            if generation == self._generation:
+                self._rules[(region_code, on)] = (time.monotonic(), found)
             return found
 
     async def _fetch_rule(self, region_code: str, on: date) -> RuleInForce | None:
@@ -135,6 +150,9 @@ class RuleBook:
             async with self._lock(("hospitals", region_code, on)):
                 hit = self._hospitals.get((region_code, on))
                 if hit is None or not self._fresh(hit[0]):
+                    generation = self._generation
                     listed = {h.code: h for h in await self.client.hospitals(region_code, on)}
-                    hit = self._hospitals[(region_code, on)] = (time.monotonic(), listed)
+                    hit = (time.monotonic(), listed)
+                    if generation == self._generation:
+                        self._hospitals[(region_code, on)] = hit
         return hit[1].get(hospital_code)

@@ -10,23 +10,33 @@ from pydantic import Field, field_validator, model_validator
 from onestop.common.settings import ServiceSettings
 from onestop.identity.domain.pii import PiiCipher, PiiKeyError
 
-# Dev-only keys (like the dev JWT key): a real deployment sets ONESTOP_PII_KEYS and ONESTOP_PII_INDEX_KEY.
-_DEV_PII_KEY = "b25lc3RvcC1kZXYtcGlpLWtleS0zMi1ieXRlcyEhISE="  # 32 bytes
-_DEV_INDEX_KEY = "b25lc3RvcC1kZXYtaW5kZXgta2V5LTMyLWJ5dGVzISE="  # 32 bytes
-
 
 class Settings(ServiceSettings):
     """Identity's settings: the PII key ring, the blind-index key, where rules answers, import batching."""
 
     service: str = "identity"
+    # No defaults: identity refuses to start without its keys (`onestop keys generate`; deploy/README.md).
     pii_keys: dict[str, str] = Field(
-        default_factory=lambda: {"dev": _DEV_PII_KEY},
-        description='ONESTOP_PII_KEYS: AES-256-GCM keys by key id, JSON {"k2": "<base64 32 bytes>", ...}',
+        description='ONESTOP_PII_KEYS: AES-256-GCM keys by key id, JSON {"k2": "<base64 32 bytes>", ...}; '
+        "old keys stay in the ring so data sealed with them still decrypts",
     )
-    pii_current_kid: str = Field("dev", description="ONESTOP_PII_CURRENT_KID: the key new ciphertexts use")
-    pii_index_key: str = Field(_DEV_INDEX_KEY, description="ONESTOP_PII_INDEX_KEY: HMAC key of the blind index")
+    pii_current_kid: str | None = Field(
+        None, description="ONESTOP_PII_CURRENT_KID: the key new ciphertexts use (may be left out of a one-key ring)")
+    pii_index_key: str = Field(description="ONESTOP_PII_INDEX_KEY: HMAC key of the blind index (base64, >= 32 bytes)")
     rules_url: str = Field("http://127.0.0.1:8003", description="ONESTOP_RULES_URL: the rules service")
     import_batch_rows: int = Field(2000, ge=100, le=50_000, description="rows per import transaction")
+    import_max_bytes: int = Field(
+        512 * 1024 * 1024, ge=1024, description="ONESTOP_IMPORT_MAX_BYTES: the largest register upload accepted; "
+        "a larger one is refused with 413 (a million-row CSV is ~120 MB)")
+    hospital_person_window_days: int = Field(
+        90, ge=1, le=3650, description="ONESTOP_HOSPITAL_PERSON_WINDOW_DAYS: a hospital reads GET /v1/persons/{id} "
+        "only for persons it checked eligibility for within this many days (otherwise 404)")
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="ONESTOP_RATE_LIMIT_PER_MINUTE: requests a minute one hospital or bureau token may "
+        "send to this process (a token bucket; 0 = no limit); beyond it 429 with Retry-After. service, operator "
+        "and payer tokens are not limited")
+    rate_limit_burst: int = Field(60, ge=1, description="ONESTOP_RATE_LIMIT_BURST: requests such a token may send "
+                                  "at once before the per-minute rate applies")
     read_pool_size: int = Field(8, ge=1, le=100, description="connections of eligibility's audited-read pool")
     audit_synchronous_commit: Literal["off", "local", "remote_write", "on", "remote_apply"] = Field(
         "off", description="ONESTOP_AUDIT_SYNCHRONOUS_COMMIT: PostgreSQL's synchronous_commit for the eligibility "
@@ -48,6 +58,10 @@ class Settings(ServiceSettings):
 
     @model_validator(mode="after")
     def _pii_usable(self) -> Settings:
+        if self.pii_current_kid is None:
+            if len(self.pii_keys) != 1:
+                raise ValueError("ONESTOP_PII_CURRENT_KID: name the current key of a ring of several keys")
+            self.pii_current_kid = next(iter(self.pii_keys))
         try:
             self.pii_cipher()
         except PiiKeyError as exc:
@@ -56,4 +70,4 @@ class Settings(ServiceSettings):
 
     def pii_cipher(self) -> PiiCipher:
         """The cipher built from the key ring (validated at settings load, so start fails fast)."""
-        return PiiCipher(self.pii_keys, self.pii_current_kid, self.pii_index_key)
+        return PiiCipher(self.pii_keys, self.pii_current_kid or "", self.pii_index_key)

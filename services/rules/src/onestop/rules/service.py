@@ -23,7 +23,7 @@ from onestop.contracts.enums import Role
 from onestop.contracts.events.rules import PolicyPublished
 from onestop.contracts.quote import QuoteRequest, QuoteResult
 from onestop.rules.domain.policy import NoPolicyInForce, ParsedPolicy, PolicyInvalid, parse_policy_text
-from onestop.rules.domain.registry import PolicyRegistry
+from onestop.rules.domain.registry import PolicyRegistry, basis_dates
 from onestop.rules.domain.resolved import ResolvedPolicy
 from onestop.rules.domain.waterfall import compute_quote
 from onestop.rules.errors import NoPolicy, PolicyRejected, PolicyVersionConflict
@@ -74,6 +74,14 @@ class Policies:
         except NoPolicyInForce:
             raise NoPolicy.of(region_code, on) from None
 
+    def resolve_quote(self, request: QuoteRequest) -> ResolvedPolicy:
+        """The policy in force on the request's basis date (the policy's date_basis)."""
+        admission, discharge = basis_dates(request)
+        try:
+            return self.registry.resolve_stay(request.region_code, admission, discharge)
+        except NoPolicyInForce as exc:
+            raise NoPolicy.of(request.region_code, exc.date) from None
+
 
 def _read_shipped(p: ParsedPolicy) -> str:
     from onestop.rules.settings import SHIPPED_POLICIES
@@ -83,8 +91,9 @@ def _read_shipped(p: ParsedPolicy) -> str:
 
 
 def quote(policies: Policies, request: QuoteRequest) -> QuoteResult:
-    """The payer waterfall for a bill under the policy in force on the request's date."""
-    return compute_quote(policies.resolve(request.region_code, request.date), request)
+    """The payer waterfall for a bill under the policy in force on its basis date: the stay's (or
+    the part's) admission or discharge date as the policy says, each defaulting to `date`."""
+    return compute_quote(policies.resolve_quote(request), request)
 
 
 def changed_parts(previous: ParsedPolicy | None, parsed: ParsedPolicy) -> list[str]:

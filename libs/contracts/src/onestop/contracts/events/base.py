@@ -9,9 +9,11 @@ province.city.county so a province subscribes with one wildcard (`onestop.ledger
 from __future__ import annotations
 
 import re
+import types
+import typing
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,6 +66,39 @@ class EventPayload(BaseModel):
     def entity_id(self) -> str:
         """CloudEvents `subject`: the id of the entity the event is about."""
         return ""
+
+    @classmethod
+    def read(cls, data: Any) -> Self:
+        """A consumer's parse: fields that a newer minor version of the payload added are ignored, at every
+        depth, and everything this version knows is validated as strictly as the producer's model does.
+        (Producers build the model itself, `extra="forbid"`; a breaking change is a new `type` version.)"""
+        return cls.model_validate(_known_fields(cls, data))
+
+
+def _known_fields(model: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    names = {f.alias or n: f for n, f in model.model_fields.items()} | dict(model.model_fields)
+    return {k: _known_values(names[k].annotation, v) for k, v in data.items() if k in names}
+
+
+def _known_values(tp: Any, value: Any) -> Any:
+    """Strip unknown fields from the nested models `tp` names (models, lists, dicts and optionals of them);
+    a union of several models is left to the model's own validation."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _known_values(args[0], value)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _known_fields(tp, value)
+    if origin in (list, tuple, set, frozenset) and isinstance(value, list) and args:
+        return [_known_values(args[0], v) for v in value]
+    if origin is dict and isinstance(value, dict) and len(args) == 2:
+        return {k: _known_values(args[1], v) for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        if len(members) == 1:
+            return _known_values(members[0], value)
+    return value
 
 
 class Envelope(BaseModel):

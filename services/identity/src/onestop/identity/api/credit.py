@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from onestop.common.auth import CurrentPrincipal
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.common.openapi import problem_responses
+from onestop.common.ratelimit import RateLimited
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.credit import service
 
-router = APIRouter(prefix="/v1", tags=["credit"])
+router = APIRouter(prefix="/v1", tags=["credit"], dependencies=[RateLimited])
 
 
 class CaseOpen(BaseModel):

@@ -12,6 +12,7 @@ from pydantic_core import to_json
 
 from onestop.common.auth import CurrentPrincipal, Principal
 from onestop.common.openapi import problem_responses
+from onestop.common.ratelimit import RateLimited, limiter_of
 from onestop.common.service_app import Runtime
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.persons.service import EligibilityQuery, eligibility
@@ -28,7 +29,7 @@ class EligibilityRequest(BaseModel):
     on: dt.date | None = Field(None, alias="date", description="the admission date; default today (Asia/Shanghai)")
 
 
-router = APIRouter(prefix="/v1", tags=["eligibility"])
+router = APIRouter(prefix="/v1", tags=["eligibility"], dependencies=[RateLimited])
 
 
 @router.post("/eligibility", summary="Treat-first eligibility (changes nothing but the access audit)",
@@ -47,8 +48,13 @@ async def _answer(runtime: Runtime, principal: Principal, body: EligibilityReque
 
 async def fast_eligibility(runtime: Runtime, principal: Principal, body: bytes) -> bytes:
     """The same answer from the fast lane (onestop.common.fast_lane): the hot path of every admission
-    window. A body the model refuses raises ValidationError, and the route above answers the 422."""
-    return await _answer(runtime, principal, EligibilityRequest.model_validate_json(body))
+    window. A body the model refuses raises ValidationError, and the route above answers the 422 (and counts
+    the request against the token's rate limit); a valid one is counted here."""
+    request = EligibilityRequest.model_validate_json(body)
+    limiter = limiter_of(runtime.extras)
+    if limiter is not None:  # the route's RateLimited dependency, which this lane does not pass through
+        limiter.check(principal)
+    return await _answer(runtime, principal, request)
 
 
 FAST_ROUTES = {("POST", "/v1/eligibility"): fast_eligibility}

@@ -13,24 +13,39 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
 from onestop.common.auth import CurrentPrincipal
+from onestop.common.errors import Problem, field_error
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.common.openapi import problem_responses
+from onestop.common.ratelimit import RateLimited
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.imports import queries
 from onestop.identity.imports.service import SOURCES, Importer, ImportRequest
 
-router = APIRouter(prefix="/v1", tags=["imports"])
+router = APIRouter(prefix="/v1", tags=["imports"], dependencies=[RateLimited])
 _CHUNK = 1024 * 1024
 
 
-def _spool(upload: IO[bytes], suffix: str) -> tuple[Path, str]:
-    """Copy the upload to a temp file in chunks (never whole in memory) and hash it for the idempotency key."""
+class UploadTooLarge(Problem):
+    kind, title, status = "payload-too-large", "The upload is larger than this service accepts", 413
+
+
+def _spool(upload: IO[bytes], suffix: str, limit: int) -> tuple[Path, str]:
+    """Copy the upload to a temp file in chunks (never whole in memory) and hash it for the idempotency key;
+    past `limit` bytes stop, remove the copy and refuse with 413."""
     digest = hashlib.sha256()
     fd, name = tempfile.mkstemp(prefix="onestop-import-", suffix=suffix)
+    size = 0
     with os.fdopen(fd, "wb") as out:
         while chunk := upload.read(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                break
             digest.update(chunk)
             out.write(chunk)
+    if size > limit:
+        os.unlink(name)
+        raise UploadTooLarge(f"the file is larger than {limit} bytes (setting import_max_bytes); split it",
+                             errors=[field_error("file", f"larger than {limit} bytes")])
     return Path(name), digest.hexdigest()
 
 
@@ -41,13 +56,13 @@ async def post_import(
     principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="the register, headers in English or Chinese (DESIGN §9.1)")],
     source: Annotated[str, Form(description=" | ".join(SOURCES))],
-    region_code: Annotated[str | None, Form(pattern=r"^\d{6}$", description="rows outside it are rejected; "
+    region_code: Annotated[str | None, Form(pattern=r"^[0-9]{6}$", description="rows outside it are rejected; "
                                             "a bureau's default is its region")] = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     scope = queries.authorise_import(principal, source, region_code)
     suffix = Path(file.filename or "").suffix.lower()[:8]
-    path, digest = await asyncio.to_thread(_spool, file.file, suffix)
+    path, digest = await asyncio.to_thread(_spool, file.file, suffix, runtime.settings.import_max_bytes)
     try:
         importer = Importer(runtime, principal, ImportRequest(path, file.filename, source, scope))
         fingerprint = request_hash("POST", "/v1/imports", {"source": source, "region_code": scope,

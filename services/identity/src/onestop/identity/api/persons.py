@@ -9,12 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from onestop.common.auth import CurrentPrincipal, require_role
+from onestop.common.ratelimit import RateLimited
 from onestop.contracts.enums import Role
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.persons.service import view
 from onestop.identity.store import audit
 
-router = APIRouter(prefix="/v1", tags=["persons"])
+router = APIRouter(prefix="/v1", tags=["persons"], dependencies=[RateLimited])
 
 
 @router.get("/persons/{person_id}", summary="A person's statuses; history for operators and the region's bureau")

@@ -20,6 +20,7 @@ from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Role
 from onestop.contracts.events.identity import CreditChanged
 from onestop.contracts.events.ledger import RepaymentOverdue
+from onestop.contracts.regions import scope_region
 from onestop.identity.domain import id_number as idn
 from onestop.identity.domain.pii import PiiCipher
 from onestop.identity.rules_client import RuleBook
@@ -28,7 +29,6 @@ from onestop.identity.store import credit, persons
 log = structlog.get_logger("onestop.identity.credit")
 
 State = Literal["suspected", "blacklisted", "lifted", "dismissed"]
-_SCOPE_DIGITS = {"hospital": 6, "county": 6, "city": 4, "province": 2}
 
 
 async def _scope(runtime: Runtime, region_code: str) -> tuple[str, bool]:
@@ -40,8 +40,7 @@ async def _scope(runtime: Runtime, region_code: str) -> tuple[str, bool]:
         rif = None
     if rif is None:
         return region_code, False
-    n = _SCOPE_DIGITS[rif.rule.blacklist_scope]
-    return region_code[:n].ljust(6, "0"), rif.rule.blacklist_blocks_direct_settlement
+    return scope_region(region_code, rif.rule.blacklist_scope), rif.rule.blacklist_blocks_direct_settlement
 
 
 async def _transition(runtime: Runtime, session: AsyncSession, case: dict[str, Any], state: State, reason: str,
@@ -116,11 +115,10 @@ async def open_from_overdue(runtime: Runtime, session: AsyncSession, event: Repa
     try:
         person_id = str(uuid.UUID(event.person_ref))
     except ValueError:
-        log.warning("overdue_for_unknown_person", plan_id=event.plan_id)
-        return
-    if await persons.get(session, person_id) is None:
-        log.warning("overdue_for_unknown_person", plan_id=event.plan_id)
-        return
+        person_id = None
+    if person_id is None or await persons.get(session, person_id) is None:
+        # a domain error, not a silent drop: the consumer parks the event for an operator (GET /v1/parked-events)
+        raise NotFound(f"the overdue event of plan {event.plan_id} names a person identity does not know")
     reason = (f"还款计划逾期{event.days_overdue}天，逾期金额{event.overdue_amount}元（{event.hospital_code}），"
               "疑似恶意逃费，待入户核实")
     scope = await _scope(runtime, event.region_code)

@@ -13,10 +13,9 @@ from datetime import date
 from typing import Any
 
 from onestop.contracts.enums import Category, Disability, HospitalLevel, Household, Insurance
-from onestop.contracts.treat_first import AdmissionGroup, Scope, TreatFirstRule
+from onestop.contracts.regions import region_matches, region_within
+from onestop.contracts.treat_first import AdmissionGroup, TreatFirstRule
 
-# How many leading digits of a 6-digit GB/T 2260 code each scope compares.
-_SCOPE_DIGITS: dict[str, int] = {"hospital": 6, "county": 6, "city": 4, "province": 2}
 _SCOPE_ZH: dict[str, str] = {"hospital": "本院", "county": "县域内", "city": "市域内", "province": "省内"}
 
 REASONS_ZH: dict[str, str] = {
@@ -67,10 +66,17 @@ class Enrolment:
 
 @dataclass(frozen=True, slots=True)
 class BlacklistEntry:
-    """A credit blacklist decision, made by an operator of `region_code`; `active` until lifted."""
+    """A credit blacklist decision, made by an operator of `region_code`: in force from `since` (the day of the
+    decision) until the day before `until` (the day it was lifted); None = open-ended."""
 
     region_code: str
     active: bool = True
+    since: date | None = None
+    until: date | None = None
+
+    def active_on(self, on: date) -> bool:
+        """True if the blacklisting is in force on this date."""
+        return self.active and (self.since is None or self.since <= on) and (self.until is None or on < self.until)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,31 +146,6 @@ class EligibilityDecision:
             "disability": None if self.disability is None else self.disability.value,
             "reasons": [{"code": r.code, "text_zh": r.text_zh} for r in self.reasons],
         }
-
-
-def significant_digits(code: str) -> int:
-    """How specific a GB/T 2260 code is: 2 for a province (xx0000), 4 for a city (xxxx00), else 6."""
-    if code[2:] == "0000":
-        return 2
-    if code[4:] == "00":
-        return 4
-    return 6
-
-
-def region_matches(scope: Scope | str, a: str, b: str) -> bool:
-    """True if regions a and b are the same at `scope` (county: 6 digits, city: 4, province: 2).
-
-    A code registered at a coarser level (a prefecture hospital 653200, a city-wide blacklist entry)
-    stands for its whole area, so the comparison never uses more digits than either code has.
-    """
-    n = min(_SCOPE_DIGITS[scope], significant_digits(a), significant_digits(b))
-    return a[:n] == b[:n]
-
-
-def region_within(code: str, region: str) -> bool:
-    """True if `code` lies inside `region` (411203 lies inside 410000; 150200 does not lie in 150222)."""
-    n = significant_digits(region)
-    return significant_digits(code) >= n and code[:n] == region[:n]
 
 
 def _reason(code: str, rule: TreatFirstRule | None = None) -> Reason:
@@ -272,9 +253,9 @@ def _ordered(categories: Iterable[Category]) -> tuple[Category, ...]:
     return tuple(c for c in Category if c in wanted)
 
 
-def is_blacklisted(person: PersonSnapshot, rule: TreatFirstRule, hospital: Hospital) -> bool:
-    """True if an active blacklist entry reaches this hospital within the rule's blacklist scope."""
-    return any(e.active and region_matches(rule.blacklist_scope, e.region_code, hospital.region_code)
+def is_blacklisted(person: PersonSnapshot, rule: TreatFirstRule, hospital: Hospital, on: date) -> bool:
+    """True if a blacklisting in force on `on` reaches this hospital within the rule's blacklist scope."""
+    return any(e.active_on(on) and region_matches(rule.blacklist_scope, e.region_code, hospital.region_code)
                for e in person.blacklist)
 
 
@@ -287,7 +268,7 @@ def decide(person: PersonSnapshot | None, rule: TreatFirstRule, hospital: Hospit
     # Most recent enrolment first: it decides when several are equally good.
     enrolments = sorted((e for e in person.enrolments if e.active_on(on)), key=lambda e: e.valid_from,
                         reverse=True)
-    blacklisted = is_blacklisted(person, rule, hospital)
+    blacklisted = is_blacklisted(person, rule, hospital, on)
     active_categories = _ordered(s.category for s in active)
     if not active and not enrolments:
         reasons = [_reason("not_on_register")] + ([_reason("blacklisted", rule)] if blacklisted else [])

@@ -7,6 +7,7 @@ sentences, so an error that reaches a log or an HTTP answer cannot leak the numb
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from operator import mul
@@ -28,9 +29,13 @@ VALID_PROVINCES: frozenset[str] = frozenset(
     + ["71", "81", "82"]
 )
 
-_RE_18 = re.compile(r"^\d{17}[\dX]$")
-_RE_15 = re.compile(r"^\d{15}$")
-_RE_REGION = re.compile(r"^\d{6}$")
+# ASCII digits only: `\d` alone also matches full-width and other scripts' digits, which the checksum
+# cannot weigh (a full-width number once passed these patterns and crashed the check digit with a 500).
+_RE_18 = re.compile(r"^[0-9]{17}[0-9X]$")
+_RE_15 = re.compile(r"^[0-9]{15}$")
+_RE_REGION = re.compile(r"^[0-9]{6}$")
+# Spaces a clerk or an IME leaves inside a number (NFKC has already turned U+3000 into a plain space).
+_SPACES = re.compile(r"\s+")
 _EARLIEST = date(1900, 1, 1)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -112,6 +117,14 @@ def _birth(number18: str, today: date) -> date:
     return born
 
 
+def clean(raw: str) -> str:
+    """The number as typed, made comparable: NFKC (full-width digits and Ｘ become ASCII), no spaces, upper X.
+
+    Digits of other scripts (Arabic-Indic, Devanagari…) are left as they are and refused by `parse`.
+    """
+    return _SPACES.sub("", unicodedata.normalize("NFKC", raw)).upper()
+
+
 def normalize(raw: str, *, today: date | None = None, field: str = "id_number") -> str:
     """Validate an ID number and return its 18-character form (15-digit legacy numbers converted)."""
     return parse(raw, today=today, field=field).number
@@ -121,7 +134,7 @@ def parse(raw: str, *, today: date | None = None, field: str = "id_number") -> I
     """Validate an ID number fully and return it with birth date, sex and region."""
     if not isinstance(raw, str):
         raise InvalidIdNumber(field, "ID number must be text")
-    text = raw.strip().upper()
+    text = clean(raw)
     if not text:
         raise InvalidIdNumber(field, "ID number is empty")
     if len(text) == 15:

@@ -13,7 +13,7 @@ from onestop.identity.store import rules_cache
 
 def make_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
     async def on_policy_published(session: AsyncSession, envelope: Envelope) -> None:
-        event = PolicyPublished.model_validate(envelope.data)
+        event = PolicyPublished.read(envelope.data)
         await rules_cache.record_rule(
             session,
             region_code=event.region_code,
@@ -27,6 +27,6 @@ def make_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
                                                         region_code=event.region_code))
         book = runtime.extras.get("rulebook")
         if book is not None:
-            book.invalidate()
+            book.invalidate_after_commit(session)
 
     return on_policy_published

@@ -17,6 +17,6 @@ def make_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
     """The inbox handler (runs once per event id, in the inbox's transaction)."""
 
     async def on_repayment_overdue(session: AsyncSession, envelope: Envelope) -> None:
-        await open_from_overdue(runtime, session, RepaymentOverdue.model_validate(envelope.data))
+        await open_from_overdue(runtime, session, RepaymentOverdue.read(envelope.data))
 
     return on_repayment_overdue

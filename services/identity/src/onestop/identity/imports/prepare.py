@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from onestop.contracts.regions import region_within
 from onestop.identity.domain import registers as reg
 from onestop.identity.domain.changes import EnrolmentFact, Incoming, StatusFact
-from onestop.identity.domain.eligibility import region_within
 from onestop.identity.domain.pii import PiiCipher
 
 # Names are compared through a keyed hash, never decrypted for it; the prefix keeps it apart from ID tags.
@@ -41,6 +41,8 @@ class Batch:
     accepted: int = 0
     regions: set[str] = field(default_factory=set)
     done: bool = False
+    rows: int = 0  # file rows taken (a row's several errors count once)
+    last_row: int = 0
 
 
 class BatchPreparer:
@@ -89,6 +91,8 @@ class BatchPreparer:
         return batch
 
     def _take(self, batch: Batch, item: reg.RegisterRow | reg.RowError) -> None:
+        if item.row != batch.last_row:
+            batch.rows, batch.last_row = batch.rows + 1, item.row
         if isinstance(item, reg.RowError):
             batch.errors.append(item)
         elif self._scope is not None and not region_within(item.region_code, self._scope):
@@ -115,7 +119,7 @@ class BatchPreparer:
         }
         secrets = {"name_cipher": c.encrypt(row.name),
                    "guardian_cipher": c.encrypt(row.guardian_name) if row.guardian_name else None}
-        person.incoming.add_profile(values, secrets)
+        person.incoming.add_profile(values, secrets, row.row)
         if row.category == reg.INSURED:
             assert row.insurance is not None  # the row validator requires it for insured rows
             e = EnrolmentFact(row.insurance.value, row.region_code, self._source, row.valid_from, row.valid_to)

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.auth import Principal
 from onestop.common.clock import now
-from onestop.common.errors import InvalidInput, field_error
+from onestop.common.errors import InvalidInput, Unavailable, field_error
 from onestop.common.service_app import Runtime
 from onestop.contracts.events.base import region_tokens
 from onestop.contracts.events.identity import ImportCompleted
@@ -25,8 +28,16 @@ from onestop.identity.store import imports as runs
 from onestop.identity.store import outbox_bulk
 from onestop.identity.store import registers as store
 
+log = structlog.get_logger("onestop.identity.imports")
+# Failures of the database under a batch (away, restarted, a relation missing): a 503 naming the run.
+_DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
+
 SOURCES = ("poverty_office", "civil_affairs", "disabled_federation", "insurance")
 INLINE_REJECTIONS = 1000
+# A row is reported, not dropped: its status (of this import's region) is recorded; the person-wide profile is
+# another region's to change.
+_PROFILE_OUTSIDE = ("the person's domicile is in another region: the row's status was recorded, but the "
+                    "profile (name, domicile, household, …) was left unchanged")
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class Importer:
         self.import_id = str(uuid.uuid4())
         self.regions: set[str] = set()
         self.inline: list[reg.RowError] = []
+        self.committed_rows = 0  # file rows (accepted and rejected) of the batches committed so far
 
     def _open(self) -> reg.RegisterReader:
         try:
@@ -90,10 +102,28 @@ class Importer:
             # loop (socket writes, urandom) wait a switch interval, which measured 2x slower overall.
             # Pipelined instead (see _write_all). Every replica's relay waits until the rows are in (the
             # import lock is the relays' hold_lock, see OutboxRelay._held), then publishes their events.
-            await self._write_all(preparer)
+            try:
+                await self._write_all(preparer)
+            except (Exception, asyncio.CancelledError) as exc:
+                # shielded: a cancelled request (server stopping) still records why the run ended
+                await asyncio.shield(self._fail(exc))
+                if isinstance(exc, _DATABASE_ERRORS):
+                    raise Unavailable("the import stopped and is marked failed; see GET /v1/imports/{import_id}",
+                                      dependency="database", import_id=self.import_id) from exc
+                raise
         finally:
             reader.close()
         return 201, await self._complete(session, reader)
+
+    async def _fail(self, exc: BaseException) -> None:
+        """Mark the run failed with where and why (the class only: a message may carry a cell's value).
+        The batches committed before stay: a re-import of the same file completes the rest as a no-op."""
+        reason = f"the import stopped after {self.committed_rows} rows were committed: {type(exc).__name__}"
+        try:
+            async with self.runtime.db.transaction() as s:
+                await runs.fail(s, self.import_id, reason=reason, at=now())
+        except Exception as again:  # the database that failed the batch may refuse this too
+            log.warning("import_failure_not_recorded", import_id=self.import_id, error_type=type(again).__name__)
 
     async def _write_all(self, preparer: BatchPreparer) -> None:
         """Three stages kept busy at once: batch k's COPY and commit run in PostgreSQL while batch k+1 is
@@ -125,16 +155,15 @@ class Importer:
     def _plan(self, batch: Batch, known: dict[str, KnownPerson]) -> store.BatchWrites:
         """The rows and events a batch writes, given what is stored of its persons (pure Python)."""
         self.regions |= batch.regions
-        room = INLINE_REJECTIONS - len(self.inline)
-        if room > 0:
-            self.inline.extend(batch.errors[:room])
         changed = outbox_bulk.StatusChangedRows(source=self.runtime.outbox.source, at=now())
         out = store.BatchWrites()
         imp, source = self.import_id, self.request.source
         ids, event_ids = _uuids(len(batch.persons)), _uuids(len(batch.persons))
         for idx, rows in batch.persons.items():
             have = known.get(idx)
-            w = plan(have, rows.incoming)
+            w = plan(have, rows.incoming, self.request.region_code)
+            if w.profile_outside_scope:
+                batch.errors += [reg.RowError(r, "region_code", _PROFILE_OUTSIDE) for r in rows.incoming.rows]
             if have is None:
                 person_id = next(ids)
                 out.persons.append((person_id, idx, rows.id_cipher, rows.birth_date, rows.sex))
@@ -157,6 +186,9 @@ class Importer:
                 domicile = (w.new_profile.values if w.new_profile else have.profile.values  # type: ignore[union-attr]
                             )["domicile_region"] or w.changes[0].region_code
                 out.events.append(changed.row(next(event_ids), person_id, domicile, w.changes))
+        room = INLINE_REJECTIONS - len(self.inline)
+        if room > 0:
+            self.inline.extend(batch.errors[:room])
         return out
 
     async def _store(self, batch: Batch, writes: store.BatchWrites) -> None:
@@ -168,6 +200,7 @@ class Importer:
             await outbox_bulk.add_many(conn, writes.events)
             await runs.add_progress(conn, self.import_id, accepted=batch.accepted, rejected=len(batch.errors),
                                     rejected_rows=len({e.row for e in batch.errors}), changed=len(writes.events))
+        self.committed_rows += batch.rows
 
     async def _complete(self, session: AsyncSession, reader: reg.RegisterReader) -> dict[str, Any]:
         region = self.request.region_code or common_region(self.regions)
@@ -200,5 +233,6 @@ def answer(run: dict[str, Any], inline: list[reg.RowError]) -> dict[str, Any]:
         "ignored_columns": run["ignored_columns"],
         "started_at": run["started_at"].isoformat(),
         "completed_at": run["completed_at"].isoformat() if run["completed_at"] else None,
+        "failure_reason": run.get("failure_reason"),
         "report_url": f"/v1/imports/{import_id}/report.csv",
     }

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from onestop.common.auth import Principal, region_within, require_role
-from onestop.common.clock import today
+from onestop.common.auth import Principal, require_role
+from onestop.common.clock import now, today
 from onestop.common.errors import Forbidden, InvalidInput, NotFound, field_error
 from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Category, Disability, Household, Insurance, Role
+from onestop.contracts.regions import region_within
 from onestop.identity.domain import id_number as idn
 from onestop.identity.domain.eligibility import BlacklistEntry, Enrolment, PersonSnapshot, Status, decide
 from onestop.identity.domain.pii import PiiCipher
@@ -48,7 +49,8 @@ def snapshot_of(row: dict[str, Any]) -> PersonSnapshot:
         household=Household(row["household"]) if row["household"] else None,
         civil_servant=row["civil_servant"],
         disability=Disability(row["disability"]) if row["disability"] else None,
-        blacklist=tuple(BlacklistEntry(r) for r in row["blacklist"]),
+        blacklist=tuple(BlacklistEntry(region, since=_d(since), until=_d(until))
+                        for region, since, until in row["blacklist"]),
     )
 
 
@@ -78,11 +80,12 @@ async def eligibility(runtime: Runtime, principal: Principal, q: EligibilityQuer
     reads: ReadPool = runtime.extras["reads"]
     # The read and its audit row in one statement, one round trip (see store/reads.py for why).
     row = await reads.snapshot_audited(cipher.blind_index(ident.number), subject=principal.subject,
-                                       role=principal.role.value, endpoint="POST /v1/eligibility",
-                                       detail=f"hospital {q.hospital_code}")
+                                       role=principal.role.value, endpoint=audit.ELIGIBILITY,
+                                       detail=f"hospital {q.hospital_code}", hospital_code=q.hospital_code)
     decision = decide(snapshot_of(row) if row else None, rif.rule, hospital, on)
     return {
         "id_number_masked": idn.mask(ident.number),
+        "birth_year": ident.birth_date.year,
         "person_id": row["person_id"] if row else None,
         "region_code": region,
         "hospital_code": hospital.code,
@@ -124,6 +127,13 @@ async def view(runtime: Runtime, principal: Principal, person_id: str) -> dict[s
         p = await persons.get(session, person_id)
         if p is None:
             raise NotFound("no such person")
+        if principal.role is Role.hospital:
+            # A hospital sees the persons it checked at its window lately, no others: a 404 like an unknown id,
+            # so the answer does not tell a prober that the id exists.
+            window = timedelta(days=runtime.settings.hospital_person_window_days)
+            if not await audit.hospital_checked(session, person_id=person_id, hospital_code=principal.hospital_code
+                                                or "", since=now() - window):
+                raise NotFound("no such person")
         statuses = await persons.statuses(session, person_id)
         enrolments = await persons.enrolments(session, person_id)
         blacklist = await persons.blacklist_regions(session, person_id)
@@ -138,6 +148,7 @@ async def view(runtime: Runtime, principal: Principal, person_id: str) -> dict[s
     out: dict[str, Any] = {
         "person_id": person_id,
         "id_number_masked": idn.mask(cipher.decrypt(p["id_cipher"])),
+        "birth_year": p["birth_date"].year,
         "categories": sorted({s["category"] for s in _active(statuses, on)}),
         "insurance": [{"scheme": e["scheme"], "region_code": e["region_code"]} for e in _active(enrolments, on)],
         "blacklisted": bool(blacklist),
@@ -146,7 +157,6 @@ async def view(runtime: Runtime, principal: Principal, person_id: str) -> dict[s
         return out  # the admission window needs no more than this
     out.update(
         name_masked=mask_name(cipher.decrypt(current["name_cipher"])) if current and current["name_cipher"] else None,
-        birth_date=p["birth_date"].isoformat(),
         sex=p["sex"],
         blacklist_regions=blacklist,
         profile=_profile(current),

@@ -45,8 +45,10 @@ async def complete(session: AsyncSession, import_id: str, *, region_code: str, f
     return dict(row._mapping)
 
 
-async def fail(session: AsyncSession, import_id: str) -> None:
-    await session.execute(update(t).where(t.c.import_id == import_id).values(state="failed"))
+async def fail(session: AsyncSession, import_id: str, *, reason: str, at: datetime) -> None:
+    """A run that stopped: `failed`, with its reason and when (rows of committed batches stay)."""
+    await session.execute(update(t).where(t.c.import_id == import_id, t.c.state == "running")
+                          .values(state="failed", failure_reason=reason, completed_at=at))
 
 
 async def get(session: AsyncSession, import_id: str) -> dict[str, Any] | None:

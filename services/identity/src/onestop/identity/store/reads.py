@@ -30,23 +30,29 @@ from pydantic_core import from_json
 
 from onestop.common.errors import Unavailable
 
-# The person's current profile, statuses, enrolments and blacklist regions.
+# The person's current profile, statuses, enrolments and blacklistings: [region, from, until] (dates in Shanghai,
+# until = the day it was lifted), so a decision for another date than today sees the blacklist of that date.
 SNAPSHOT_SELECT = """
   SELECT p.person_id, p.id_cipher, pr.domicile_region, pr.household, pr.civil_servant, pr.disability,
     (SELECT coalesce(json_agg(json_build_array(s.category, s.valid_from, s.valid_to, s.subgroup, s.source)), '[]')
        FROM person_status s WHERE s.person_id = p.person_id AND s.superseded_at IS NULL) AS statuses,
     (SELECT coalesce(json_agg(json_build_array(e.scheme, e.region_code, e.valid_from, e.valid_to)), '[]')
        FROM insurance_enrolment e WHERE e.person_id = p.person_id AND e.superseded_at IS NULL) AS enrolments,
-    (SELECT coalesce(json_agg(c.region_code), '[]') FROM credit_case c
-       WHERE c.person_id = p.person_id AND c.state = 'blacklisted') AS blacklist
+    (SELECT coalesce(json_agg(json_build_array(c.region_code, b.since, b.until)), '[]')
+       FROM credit_case c CROSS JOIN LATERAL (
+         SELECT (min(e.at) FILTER (WHERE e.state = 'blacklisted') AT TIME ZONE 'Asia/Shanghai')::date AS since,
+                (min(e.at) FILTER (WHERE e.state = 'lifted') AT TIME ZONE 'Asia/Shanghai')::date AS until
+         FROM credit_case_event e WHERE e.case_id = c.case_id) b
+       WHERE c.person_id = p.person_id AND c.state IN ('blacklisted', 'lifted')) AS blacklist
   FROM person p LEFT JOIN person_profile pr ON pr.person_id = p.person_id AND pr.superseded_at IS NULL
   WHERE p.id_index = $1"""
 
-# The read and its audit row (one whether or not the person is known: person_id NULL for an unknown one).
+# The read and its audit row (one whether or not the person is known: person_id NULL for an unknown one, whose
+# number is recorded by its blind index $1, never in clear), naming the hospital asked about ($6).
 _AUDITED = f"""
 WITH snap AS ({SNAPSHOT_SELECT}),
-     audit AS (INSERT INTO access_audit (subject, role, person_id, endpoint, detail)
-               SELECT $2, $3, (SELECT person_id FROM snap), $4, $5)
+     audit AS (INSERT INTO access_audit (subject, role, person_id, endpoint, detail, id_index, hospital_code)
+               SELECT $2, $3, (SELECT person_id FROM snap), $4, $5, $1, $6)
 SELECT person_id::text AS person_id, id_cipher, domicile_region, household, civil_servant, disability,
        statuses, enrolments, blacklist
 FROM snap"""
@@ -84,11 +90,11 @@ class ReadPool:
         return cls(pool)
 
     async def snapshot_audited(self, id_index: str, *, subject: str, role: str, endpoint: str,
-                               detail: str | None) -> dict[str, Any] | None:
+                               detail: str | None, hospital_code: str | None = None) -> dict[str, Any] | None:
         """The person's current facts (None if unknown), with the access-audit row committed in the same statement."""
         try:
             async with self._pool.acquire() as conn:
-                row = await conn.fetchrow(_AUDITED, id_index, subject, role, endpoint, detail)
+                row = await conn.fetchrow(_AUDITED, id_index, subject, role, endpoint, detail, hospital_code)
         except _DOWN as exc:
             raise Unavailable("the database is unavailable", dependency="database") from exc
         return None if row is None else snapshot_dict(row)

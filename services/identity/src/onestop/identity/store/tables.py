@@ -123,6 +123,7 @@ import_run = Table(
     Column("started_by", String(255), nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("failure_reason", Text, nullable=True),
 )
 
 # The row-level report of an import: every problem of every rejected row.
@@ -169,6 +170,8 @@ access_audit = Table(
     Column("person_id", UUID(as_uuid=False), nullable=True),
     Column("endpoint", String(128), nullable=False),
     Column("detail", String(255), nullable=True),
+    Column("id_index", String(64), nullable=True),  # an eligibility lookup's blind index (unknown numbers too)
+    Column("hospital_code", String(32), nullable=True),  # the hospital that asked
     Index("ix_access_audit_person", "person_id", "at"),
     Index("ix_access_audit_subject", "subject", "at"),
 )

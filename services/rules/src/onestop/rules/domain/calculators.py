@@ -30,6 +30,10 @@ def _ratio(v: Any) -> Any:
 
 Ratio = Annotated[Decimal, BeforeValidator(_ratio), Field(ge=0, le=1)]
 Base = Literal["policy_scope", "remaining"]
+# 起付线 per inpatient stay (basic insurance), or once a year against deductible_paid (年度起付线)
+DeductibleBasis = Literal["per_stay", "per_year"]
+# a stay settled in parts (中途结算) bears a per-stay deductible once, or again on each part
+PartDeductible = Literal["once_per_stay", "each_part"]
 
 
 class _P(BaseModel):
@@ -43,6 +47,8 @@ class LevelRow(_P):
 
 class DeductibleRatioCap(_P):
     base: Base = "policy_scope"
+    deductible_basis: DeductibleBasis = "per_stay"
+    part_deductible: PartDeductible = "once_per_stay"
     inpatient: dict[HospitalLevel, LevelRow] = Field(default_factory=dict)
     outpatient: dict[HospitalLevel, LevelRow] = Field(default_factory=dict)
     annual_cap: Yuan | None = Field(None, ge=0)
@@ -82,6 +88,8 @@ class RatioCap(_P):
     base: Base = "policy_scope"
     ratio: Ratio | dict[HospitalLevel, Ratio]
     deductible: Yuan = Field(0, ge=0)
+    deductible_basis: DeductibleBasis = "per_stay"
+    part_deductible: PartDeductible = "once_per_stay"
     annual_cap: Yuan | None = Field(None, ge=0)
 
     def ratio_at(self, level: HospitalLevel) -> Decimal | None:
@@ -114,6 +122,8 @@ class Package(_P):
 class Packages(_P):
     packages: list[Package] = Field(min_length=1)
     child_max_age: int = Field(14, ge=0, le=18)
+    # which is billed where the itemised bill is below the package price (固阳: the lower, 003 二(一)4)
+    when_itemised_lower: Literal["package", "itemised"] = "package"
 
     def find(self, disease_code: str | None, age: int | None) -> Package | None:
         if not disease_code:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from math import gcd
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from onestop.contracts.enums import Disability, HospitalLevel, Insurance, StayKind
 from onestop.contracts.quote import Accumulators, Person
 from onestop.rules.domain.calculators import ONE, pct, yuan
-from onestop.rules.domain.resolved import ResolvedPayer
+from onestop.rules.domain.payer import ResolvedPayer
 from onestop.rules.domain.tilts import Tilts, deductible_tilts, tilt_ratio
 
 LEVEL_ZH = {
@@ -32,12 +32,67 @@ TILT_ZH = {
     "tilts.outpatient": "贫困人口在县级及以下医疗机构门诊，报销比例提高",
 }
 _INPATIENT = StayKind.inpatient
-# the deductible tilt a quote picks, in the order tilts.deductible_tilts states them
+# the policy line of each deductible tilt, in Tilted's order
 _DED_LINES = (None, "tilts.repeat_stay_waiver_payers", "tilts.disability_waiver", "tilts.deductible_factor")
+V = TypeVar("V")
 
-Result = tuple[int, int, int, Decimal | None, int | None, int | None, int, int, int, tuple[str, ...], str]
-"""One payer step: (amount, base, deductible, ratio, cap, cap_left, deductible borne, cumulative
-self-pay counted, grants used, policy lines, sentence); money in fen, the sentence "" unexplained."""
+class Step(NamedTuple):
+    """What one payer step came to; money in fen."""
+
+    amount: int
+    base: int
+    deductible: int
+    ratio: Decimal | None
+    cap: int | None
+    cap_left: int | None
+    borne: int  # the deductible the person bore in this step (accumulators' deductible_paid)
+    counted: int  # the in-scope self-pay counted into cumulative_self_pay (tiers)
+    grants: int  # one-off grants used
+    lines: tuple[str, ...]  # the policy lines that applied
+    text: str  # the sentence; "" when unexplained
+
+
+class Turn(NamedTuple):
+    """What a quote tells every payer step beyond the bill and the accumulators."""
+
+    tilted: bool  # the tilts cover the person
+    carried: dict[str, int]  # per payer, the per-stay deductible the stay's earlier parts bore (中途结算)
+    counted: int  # 1 when the accumulators' stays already count this stay (a later part in its admission year)
+
+
+NO_CARRY: dict[str, int] = {}
+WHOLE = Turn(False, NO_CARRY, 0)
+
+
+class Variant(NamedTuple):
+    """A deductible_ratio_cap row as one tilt leaves it: deductible, ratio (and as ints), lines, and the
+    sentence after the deductible."""
+
+    deductible: int
+    ratio: Decimal
+    num: int
+    den: int
+    lines: tuple[str, ...]
+    after: str
+
+
+class TierVariant(NamedTuple):
+    """A tiers payer as one tilt leaves it: threshold, first ratio, (upto, num, den) segments, lines, sentence."""
+
+    threshold: int
+    first: Decimal | None
+    segs: tuple[tuple[int | None, int, int], ...]
+    lines: tuple[str, ...]
+    mid: str
+
+
+class Tilted(NamedTuple, Generic[V]):
+    """A payer's variants for a tilted person, by the deductible tilt that applies (None: cannot apply)."""
+
+    plain: V  # no deductible tilt: only the ratio tilts
+    repeat_stay: V | None
+    disability: V | None
+    halved: V | None
 
 
 def _tilt_note(lines: tuple[str, ...]) -> str:
@@ -53,7 +108,7 @@ class PayerPlan:
     """One payer at one (insurance, kind, level); `step` is its arithmetic and sentence."""
 
     __slots__ = ("payer", "id", "name", "agency", "kind", "nhsa_code", "base_scope", "personal", "cap",
-                 "cap_text", "lines", "where")
+                 "cap_text", "lines", "where", "yearly", "each_part")
 
     def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel
                  ) -> None:
@@ -65,6 +120,17 @@ class PayerPlan:
         self.cap_text = f"（已达年度封顶线{yuan(self.cap)}）" if self.cap else ""
         self.lines: tuple[str, ...] = (p.path,)
         self.where = f"在{LEVEL_ZH[level]}{KIND_ZH[kind]}"
+        self.yearly = getattr(params, "deductible_basis", "per_stay") == "per_year"
+        self.each_part = getattr(params, "part_deductible", "once_per_stay") == "each_part"
+
+    def _deductible(self, ded: int, acc: Accumulators, turn: Turn) -> tuple[int, str]:
+        """The deductible still to bear, and its name in the sentence: a yearly one less what the year
+        bore (deductible_paid), a per-stay one less what the stay's earlier parts bore."""
+        if self.yearly:
+            before = acc.deductible_paid.get(self.id, 0)
+            return (max(0, ded - before), "本年剩余起付线") if before else (ded, "年度起付线")
+        before = 0 if self.each_part else turn.carried.get(self.id, 0)
+        return (max(0, ded - before), "本次住院剩余起付线") if before else (ded, "起付线")
 
     def _left(self, acc: Accumulators) -> int | None:
         cap = self.cap
@@ -73,8 +139,8 @@ class PayerPlan:
     def _cap_note(self, amount: int, left: int | None) -> str:
         return self.cap_text if left is not None and amount == left else ""
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
-             explain: bool) -> Result:
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
+             explain: bool) -> Step:
         """What this payer pays of `base` (`rem`: all left unpaid, `total`: the bill)."""
         raise NotImplementedError
 
@@ -89,62 +155,78 @@ class _Nothing(PayerPlan):
         super().__init__(p, params, ins, kind, level)
         self.text = text.format(name=p.name, where=self.where)
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
-             explain: bool) -> Result:
-        return 0, base, 0, None, None, None, 0, 0, 0, self.lines, self.text if explain else ""
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
+             explain: bool) -> Step:
+        return Step(0, base, 0, None, None, None, 0, 0, 0, self.lines, self.text if explain else "")
 
 
 class _DeductibleRatio(PayerPlan):
-    """deductible_ratio_cap, and the tilts' variants it shares with tiers: [untilted, then tilted with no
-    deductible tilt, the repeat-stay waiver, the disability waiver, the halving] (None: cannot apply)."""
+    """deductible_ratio_cap, and the tilts' variants it shares with tiers: `untilted`, and `tilted`
+    by the deductible tilt that applies."""
 
-    __slots__ = ("variants", "repeat", "disabled", "halved", "level", "head")
+    __slots__ = ("untilted", "tilted", "repeat", "disabled", "halved", "level", "head")
 
+    untilted: Any
+    tilted: Tilted[Any] | None
     repeat: bool
     disabled: frozenset[Disability] | None
     halved: int | None
 
     def _tilts(self, t: Tilts, ded: int, kind: StayKind, level: HospitalLevel) -> list[int | None]:
-        """The deductible of each deductible tilt (None: that tilt cannot apply here)."""
+        """The deductible under each deductible tilt, in Tilted's order (None: that tilt cannot apply here)."""
         self.level = level
         self.repeat, self.disabled, self.halved = deductible_tilts(t, self.id, ded, kind, level)
         return [ded, 0 if self.repeat else None, 0 if self.disabled is not None else None, self.halved]
 
-    def _pick(self, person: Person, acc: Accumulators) -> int:
-        if self.repeat and acc.stays.get(_INPATIENT, {}).get(self.level, 0) >= 1:
-            return 2
+    def _variant_for(self, person: Person, acc: Accumulators, turn: Turn) -> Any:
+        """The variant for this person: a waiver beats the halving (tilts). A stay counts once for the
+        repeat-stay waiver: a later part does not waive on its own earlier part."""
+        t = self.tilted
+        if not turn.tilted or t is None:
+            return self.untilted
+        if self.repeat and acc.stays.get(_INPATIENT, {}).get(self.level, 0) > turn.counted:
+            return t.repeat_stay
         disabled = self.disabled
         if disabled is not None and person.disability in disabled:
-            return 3
-        return 1 if self.halved is None else 4
+            return t.disability
+        return t.plain if t.halved is None else t.halved
 
     def __init__(self, p: ResolvedPayer, params: Any, ins: Insurance, kind: StayKind, level: HospitalLevel,
                  row: Any, t: Tilts | None) -> None:
         super().__init__(p, params, ins, kind, level)
         self.lines = (p.path, f"{p.path}.params.{kind.value}.{level.value}")
         self.head = f"{p.name}：{self.where}，政策范围内费用"
-        variants: list[Any] = [self._variant(row.deductible, row.ratio, self.lines)]
+        self.untilted = self._variant(row.deductible, row.ratio, self.lines)
+        self.tilted = None
         if t is not None:
             ratio, rline = tilt_ratio(t, p.id, row.ratio, kind, level)
+            variants = []
             for i, ded in enumerate(self._tilts(t, row.deductible, kind, level)):
                 lines = self.lines + tuple(x for x in (_DED_LINES[i], rline) if x is not None)
                 variants.append(None if ded is None else self._variant(ded, ratio, lines))
-        self.variants = tuple(variants)
+            self.tilted = Tilted(*variants)
 
     @staticmethod
-    def _variant(ded: int, ratio: Decimal, lines: tuple[str, ...]) -> tuple:
+    def _variant(ded: int, ratio: Decimal, lines: tuple[str, ...]) -> Variant:
         num, den = _nd(ratio)
-        return ded, ratio, num, den, lines, f"，扣除起付线{yuan(ded)}后按{pct(ratio)}报销{_tilt_note(lines)}，支付"
+        return Variant(ded, ratio, num, den, lines, f"后按{pct(ratio)}报销{_tilt_note(lines)}，支付")
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
-             explain: bool) -> Result:
-        ded, ratio, num, den, lines, mid = self.variants[self._pick(person, acc) if tilted else 0]
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
+             explain: bool) -> Step:
+        v: Variant = self._variant_for(person, acc, turn)
+        ded, num, den = v.deductible, v.num, v.den
+        label = "起付线"
+        if ded and (self.yearly or turn.carried):
+            ded, label = self._deductible(ded, acc, turn)
         left = self._left(acc)
         amount = (2 * (base - ded) * num + den) // (2 * den) if base > ded else 0  # = mul, base − ded > 0
         if left is not None and amount > left:
             amount = left
-        text = f"{self.head}{yuan(base)}{mid}{yuan(amount)}{self._cap_note(amount, left)}。" if explain else ""
-        return amount, base, ded, ratio, self.cap, left, min(ded, base), 0, 0, lines, text
+        text = ""
+        if explain:
+            text = (f"{self.head}{yuan(base)}，扣除{label}{yuan(ded)}{v.after}{yuan(amount)}"
+                    f"{self._cap_note(amount, left)}。")
+        return Step(amount, base, ded, v.ratio, self.cap, left, min(ded, base), 0, 0, v.lines, text)
 
 
 class _Tiers(_DeductibleRatio):
@@ -158,31 +240,35 @@ class _Tiers(_DeductibleRatio):
         self.lines = (p.path, f"{p.path}.params.tiers")
         self.head = f"{p.name}：本年此前累计合规自付"
         segs = params.segments
-        variants: list[Any] = [self._tiers_variant(params.threshold, segs, self.lines)]
+        self.untilted = self._tiers_variant(params.threshold, segs, self.lines)
+        self.tilted = None
         if t is not None:
             tilted = [(u, tilt_ratio(t, p.id, r, kind, level)) for u, r in segs]
             rline = tilted[0][1][1] if tilted else None  # the first segment's tilt names the line
             tsegs = [(u, r) for u, (r, _) in tilted]
+            variants = []
             for i, thr in enumerate(self._tilts(t, params.threshold, kind, level)):
                 lines = self.lines + tuple(x for x in (_DED_LINES[i], rline) if x is not None)
                 variants.append(None if thr is None else self._tiers_variant(thr, tsegs, lines))
-        self.variants = tuple(variants)
+            self.tilted = Tilted(*variants)
 
     @staticmethod
-    def _tiers_variant(threshold: int, segs: list[tuple[int | None, Decimal]], lines: tuple[str, ...]) -> tuple:
+    def _tiers_variant(threshold: int, segs: list[tuple[int | None, Decimal]], lines: tuple[str, ...]
+                       ) -> TierVariant:
         rates = "、".join(pct(r) for _, r in segs)
         nds = tuple((u, *_nd(r)) for u, r in segs)
         mid = f"，超过年度起付线{yuan(threshold)}的部分分段按{rates}报销{_tilt_note(lines)}，支付"
-        return threshold, segs[0][1] if segs else None, nds, lines, mid
+        return TierVariant(threshold, segs[0][1] if segs else None, nds, lines, mid)
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
-             explain: bool) -> Result:
-        threshold, first, segs, lines, mid = self.variants[self._pick(person, acc) if tilted else 0]
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
+             explain: bool) -> Step:
+        v: TierVariant = self._variant_for(person, acc, turn)
+        threshold = v.threshold
         cum = acc.cumulative_self_pay.get(self.id, 0)
         lo_c, hi_c = cum, cum + base  # this stay moves the cumulative sum from lo_c to hi_c
         num, den = 0, 1  # the exact sum of every segment's (b − a) × ratio, in ints
         lo = threshold
-        for hi, n, d in segs:
+        for hi, n, d in v.segs:
             a, b = max(lo, lo_c), hi_c if hi is None else min(hi, hi_c)
             if b > a:
                 if d == den:
@@ -201,13 +287,14 @@ class _Tiers(_DeductibleRatio):
         borne = max(0, min(hi_c, threshold) - lo_c)
         text = ""
         if explain:
-            text = (f"{self.head}{yuan(cum)}，本次合规自付{yuan(base)}{mid}{yuan(amount)}"
+            text = (f"{self.head}{yuan(cum)}，本次合规自付{yuan(base)}{v.mid}{yuan(amount)}"
                     f"{self._cap_note(amount, left)}。")
-        return amount, base, threshold, first, self.cap, left, borne, base, 0, lines, text
+        return Step(amount, base, threshold, v.first, self.cap, left, borne, base, 0, v.lines, text)
 
 
 class _RatioCap(PayerPlan):
-    """ratio_cap (救助) and share: min(half_up(max(base − deductible, 0) × ratio), cap_left)."""
+    """ratio_cap (an assistance fund's 救助 or an insurer's 报销) and share:
+    min(half_up(max(base − deductible, 0) × ratio), cap_left)."""
 
     __slots__ = ("ded", "ratio", "num", "den", "head", "mid", "borne")
 
@@ -222,18 +309,26 @@ class _RatioCap(PayerPlan):
             self.head, self.mid = f"{p.name}：个人自付", f"，{self.where}按{pct(ratio)}保障，支付"
         else:
             self.ded = params.deductible
-            self.head, self.mid = f"{p.name}：救助基数", f"，扣除起付线{yuan(self.ded)}后按{pct(ratio)}救助，支付"
+            verb = p.verb_zh(ins)
+            self.head = f"{p.name}：{verb}基数"
+            self.mid = f"后按{pct(ratio)}{verb}，支付"
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
-             explain: bool) -> Result:
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
+             explain: bool) -> Step:
         ded, den = self.ded, self.den
+        label = "起付线"
+        if ded and (self.yearly or turn.carried):
+            ded, label = self._deductible(ded, acc, turn)
         left = self._left(acc)
         amount = (2 * (base - ded) * self.num + den) // (2 * den) if base > ded else 0
         if left is not None and amount > left:
             amount = left
-        text = f"{self.head}{yuan(base)}{self.mid}{yuan(amount)}{self._cap_note(amount, left)}。" if explain else ""
-        return (amount, base, ded, self.ratio, self.cap, left, min(ded, base) if self.borne else 0, 0, 0,
-                self.lines, text)
+        text = ""
+        if explain:
+            cut = f"，扣除{label}{yuan(ded)}" if self.borne else ""
+            text = f"{self.head}{yuan(base)}{cut}{self.mid}{yuan(amount)}{self._cap_note(amount, left)}。"
+        return Step(amount, base, ded, self.ratio, self.cap, left, min(ded, base) if self.borne else 0, 0, 0,
+                    self.lines, text)
 
 
 class _GapFill(PayerPlan):
@@ -248,8 +343,8 @@ class _GapFill(PayerPlan):
         self.num, self.den = _nd(ONE - self.ratio)  # the self-pay share 1 − r
         self.head = f"{p.name}：医疗费用"
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
-             explain: bool) -> Result:
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
+             explain: bool) -> Step:
         den = self.den
         target = (2 * total * self.num + den) // (2 * den)  # = mul(total, 1 − r), total ≥ 0
         left = self._left(acc)
@@ -260,7 +355,7 @@ class _GapFill(PayerPlan):
         if explain:
             text = (f"{self.head}{yuan(total)}，实际报销比例补足到{pct(self.ratio)}，个人只需支付{yuan(target)}，"
                     f"本基金补足{yuan(amount)}{self._cap_note(amount, left)}。")
-        return amount, rem, 0, self.ratio, self.cap, left, 0, 0, 0, self.lines, text
+        return Step(amount, rem, 0, self.ratio, self.cap, left, 0, 0, 0, self.lines, text)
 
 
 class _Grant(PayerPlan):
@@ -275,13 +370,13 @@ class _Grant(PayerPlan):
         self.used_text = f"{p.name}：本年已享受过一次性帮扶，支付0.00元。"
         self.head = f"{p.name}：经确认完全无力支付，一次性帮扶"
 
-    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, tilted: bool,
-             explain: bool) -> Result:
+    def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
+             explain: bool) -> Step:
         if acc.grants_used.get(self.id, 0) >= self.per_year:
-            return 0, rem, 0, None, self.amount, 0, 0, 0, 0, self.lines, self.used_text if explain else ""
+            return Step(0, rem, 0, None, self.amount, 0, 0, 0, 0, self.lines, self.used_text if explain else "")
         paid = min(self.amount, rem)
         text = f"{self.head}{yuan(paid)}。" if explain else ""
-        return paid, rem, 0, None, self.amount, self.amount, 0, 0, 1 if paid > 0 else 0, self.lines, text
+        return Step(paid, rem, 0, None, self.amount, self.amount, 0, 0, 1 if paid > 0 else 0, self.lines, text)
 
 
 def payer_plan(p: ResolvedPayer, ins: Insurance, kind: StayKind, level: HospitalLevel,
@@ -301,7 +396,7 @@ def payer_plan(p: ResolvedPayer, ins: Insurance, kind: StayKind, level: Hospital
         ratio = params.ratios.get(level) if share else params.ratio_at(level)
         if ratio is None:
             text = "{name}：{where}就医不享受{name}，支付0.00元。" if share else \
-                "{name}：{where}不在救助范围内，支付0.00元。"
+                f"{{name}}：{{where}}不在{p.verb_zh(ins)}范围内，支付0.00元。"
             return _Nothing(p, params, ins, kind, level, text)
         return _RatioCap(p, params, ins, kind, level, ratio, share)
     if k == "gap_fill":

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml  # type: ignore[import-untyped]  # no stubs in the lock; only safe_load is used
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -29,6 +29,7 @@ from onestop.contracts.quote import DiseaseClass
 META_KEYS = frozenset({"seed", "illustrative", "note"})
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 PAYER_ID = r"^[a-z][a-z0-9_]*$"
+FundCode = Annotated[str, Field(pattern=r"^\d{6}$")]
 
 
 # --------------------------------------------------------------------------- errors
@@ -130,7 +131,9 @@ class PayerSpec(_M):
     replaces: list[str] | None = None
     params: dict[str, Any] | None = None
     by_insurance: dict[Insurance, dict[str, Any]] | None = None
-    nhsa_code: str | None = Field(None, pattern=r"^\d{6}$")
+    nhsa_code: FundCode | None = Field(None, description="one fund code for every insurance (older spelling)")
+    fund_pay_type: FundCode | dict[Insurance, FundCode] | None = Field(
+        None, description="national fund code (fund_pay_type), one or per insurance; default: the national table")
     budget: Yuan | None = Field(None, description="the fund's size, informational")
     valid_from: date | None = None
     valid_to: date | None = None

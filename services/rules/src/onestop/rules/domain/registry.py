@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from onestop.contracts.quote import PolicyRef
+from onestop.contracts.quote import PolicyRef, QuoteRequest
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.rules.domain.policy import (
     CatalogueEntry,
@@ -30,6 +30,19 @@ MAX_PARENTS = 4
 
 
 BY_DATE_MAX = 50_000
+
+
+def basis_dates(req: QuoteRequest) -> tuple[date, date]:
+    """(admission, discharge) dates a quote's policy is chosen by; either defaults to the request's
+    `date`. A part of a stay (中途结算) has its own: it starts on `part.starts_on` (part 1: at
+    admission) and ends on the request's `date` (the final part: at discharge)."""
+    stay, on = req.stay, req.date
+    part = stay.part
+    if part is None:
+        return stay.admitted_at or on, stay.discharged_at or on
+    start = part.starts_on or (stay.admitted_at if part.index == 1 else None) or on
+    end = (stay.discharged_at if part.final else None) or on
+    return start, end
 
 
 def _candidates(region_code: str) -> list[str]:
@@ -139,6 +152,15 @@ class PolicyRegistry:
                 self._by_date.clear()
             self._by_date[(region_code, on_date)] = hit
         return hit
+
+    def resolve_stay(self, region_code: str, admission: date, discharge: date) -> ResolvedPolicy:
+        """The policy for a stay (or a part of one, `basis_dates`): the version in force on the
+        discharge date, unless it counts by admission date (`date_basis`): then the one in force on
+        the admission date."""
+        rp = self.resolve(region_code, discharge)
+        if rp.date_basis == "admission" and admission != discharge:
+            return self.resolve(region_code, admission)
+        return rp
 
     def _resolve(self, region_code: str, on_date: date) -> ResolvedPolicy:
         for code in _candidates(region_code):

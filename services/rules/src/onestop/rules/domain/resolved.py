@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
-from onestop.contracts.enums import FeeClass, HospitalLevel, Insurance, StayKind
-from onestop.contracts.quote import Person, PolicyRef, Stay
+from onestop.contracts.enums import FeeClass, Insurance
+from onestop.contracts.quote import PolicyRef
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.rules.domain.calculators import PARAMS, Ratio
+from onestop.rules.domain.payer import ResolvedPayer, fund_codes, in_period
+from onestop.rules.domain.plans import Plans
 from onestop.rules.domain.policy import (
     CatalogueEntry,
     Conditions,
@@ -24,100 +26,6 @@ from onestop.rules.domain.policy import (
     pydantic_errors,
 )
 from onestop.rules.domain.tilts import Tilts
-
-if TYPE_CHECKING:
-    from onestop.rules.domain.plans import Plans
-
-# national fund codes (fund_pay_type) by payer id; a payer may name its own `nhsa_code`
-NHSA_CODES: dict[str, dict[Insurance, str]] = {
-    "basic": {Insurance.resident: "390100", Insurance.employee: "310100"},
-    "critical_illness": {Insurance.resident: "390200", Insurance.employee: "390200"},
-    "assistance": {Insurance.resident: "610100", Insurance.employee: "610100"},
-    "gap_fill": {Insurance.resident: "610103", Insurance.employee: "610103"},
-}
-
-
-def _in_period(valid_from: date | None, valid_to: date | None, on: date) -> bool:
-    return (valid_from is None or valid_from <= on) and (valid_to is None or on <= valid_to)
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedPayer:
-    id: str
-    name: str
-    agency: str
-    kind: str
-    path: str
-    conditions: Conditions
-    replaces: frozenset[str]
-    params: dict[Insurance | None, Any]
-    nhsa: dict[Insurance, str | None]
-    seed: str | None = None
-    # compiled conditions (None = anyone)
-    _cats: frozenset | None = None
-    _classes: frozenset | None = None
-    _levels: frozenset | None = None
-    _kinds: frozenset | None = None
-    _ins: frozenset | None = None
-    _base_scope: dict | None = None  # insurance → does this payer's base start from the in-scope amount
-
-    @classmethod
-    def make(cls, **kw: Any) -> ResolvedPayer:
-        c: Conditions = kw["conditions"]
-
-        def fs(v: list) -> frozenset | None:
-            return frozenset(v) if v else None
-
-        base_scope = {ins: getattr(p, "base", "remaining") == "policy_scope" for ins, p in kw["params"].items()}
-        return cls(**kw, _cats=fs(c.categories), _classes=fs(c.disease_class), _levels=fs(c.hospital_levels),
-                   _kinds=fs(c.stay_kinds), _ins=fs(c.insurance), _base_scope=base_scope)
-
-    def base_scope(self, insurance: Insurance) -> bool:
-        """Whether the payer's base is the remaining in-scope amount (else all that is left unpaid)."""
-        bs = self._base_scope or {}
-        return bs[insurance] if insurance in bs else bs.get(None, False)
-
-    def params_for(self, insurance: Insurance) -> Any:
-        p = self.params.get(insurance)
-        return p if p is not None else self.params.get(None)
-
-    def applies(self, person: Person, stay: Stay) -> bool:
-        """Whether the payer pays anything for this person and stay (its `when` and its parameters)."""
-        return self.applies_at(person.insurance, stay.kind, stay.hospital_level) and self.applies_to(person, stay)
-
-    def applies_at(self, insurance: Insurance, kind: StayKind, level: HospitalLevel) -> bool:
-        """The conditions fixed by (insurance, stay kind, hospital level): the waterfall's plans use them."""
-        if self._levels is not None and level not in self._levels:
-            return False
-        if self._kinds is not None and kind not in self._kinds:
-            return False
-        if self._ins is not None and insurance not in self._ins:
-            return False
-        return self.params_for(insurance) is not None
-
-    @property
-    def person_conditions(self) -> bool:
-        """Whether `applies_to` can say no (else the payer applies wherever `applies_at` says so)."""
-        c = self.conditions
-        return bool(self._cats is not None or self._classes is not None or c.labour is not None
-                    or c.confirmed_unable_to_pay is not None or c.disease_codes)
-
-    def applies_to(self, person: Person, stay: Stay) -> bool:
-        """The conditions on the person and the stay beyond `applies_at`."""
-        c = self.conditions
-        if self._cats is not None and self._cats.isdisjoint(person.categories):
-            return False
-        if self._classes is not None and person.disease_class not in self._classes:
-            return False
-        if c.labour is not None and person.labour is not c.labour:
-            return False
-        unable = c.confirmed_unable_to_pay
-        if unable is not None and stay.confirmed_unable_to_pay is not unable:
-            return False
-        if c.disease_codes and not (stay.disease_code and any(
-                stay.disease_code.startswith(p) for p in c.disease_codes)):
-            return False
-        return True
 
 
 @dataclass(frozen=True)
@@ -173,7 +81,7 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         for fld in ("name", "kind", "agency"):
             if not getattr(p, fld):
                 errors.append(PolicyError(file, f"{at}.{fld}", "required (not given here nor in the parent)"))
-        if p.kind is None or not _in_period(p.valid_from, p.valid_to, on):
+        if p.kind is None or not in_period(p.valid_from, p.valid_to, on):
             continue
         model = PARAMS[p.kind]
         params: dict[Insurance | None, Any] = {}
@@ -187,8 +95,7 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         for j, r in enumerate(p.replaces or []):
             if r not in all_ids or r == p.id:
                 errors.append(PolicyError(file, f"{at}.replaces[{j}]", f"no other payer {r!r} to replace"))
-        codes = dict(NHSA_CODES.get(p.id, {}))
-        nhsa: dict[Insurance, str | None] = {ins: p.nhsa_code or codes.get(ins) for ins in Insurance}
+        nhsa = fund_codes(p.id, p.fund_pay_type or p.nhsa_code)
         rp = ResolvedPayer.make(id=p.id, name=p.name or p.id, agency=p.agency or "", kind=p.kind,
                                 path=f"payers.{p.id}", conditions=p.when or Conditions(),
                                 replaces=frozenset(p.replaces or ()), params=params, nhsa=nhsa,
@@ -235,15 +142,13 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         tf.setdefault("valid_from", pf.valid_from)
         treat_first = validate(TreatFirstRule, tf, "treat_first")
 
-    hospitals = tuple(h for h in pf.hospitals if _in_period(h.valid_from, h.valid_to, on))
+    hospitals = tuple(h for h in pf.hospitals if in_period(h.valid_from, h.valid_to, on))
     hospital_codes = [h.hospital_code for h in pf.hospitals]
     for i, c in enumerate(hospital_codes):
         if c in hospital_codes[:i]:
             errors.append(PolicyError(file, f"hospitals[{i}].hospital_code", f"{c} listed twice"))
     if errors:
         raise PolicyInvalid(errors)
-    from onestop.rules.domain.plans import Plans  # plans build on ResolvedPayer
-
     return ResolvedPolicy(
         id=pf.id, version=pf.version, region_code=pf.region_code, name=pf.name, on_date=on,
         valid_from=pf.valid_from, date_basis=pf.date_basis,

@@ -10,7 +10,6 @@ from onestop.contracts.enums import FeeClass
 from onestop.contracts.money import mul_ratio
 from onestop.contracts.quote import (
     AccumulatorDelta,
-    Accumulators,
     CatalogueNote,
     PayerAmount,
     PayerTrace,
@@ -21,23 +20,11 @@ from onestop.contracts.quote import (
     TraceStep,
 )
 from onestop.rules.domain.calculators import pct, yuan
-from onestop.rules.domain.plans import PayerPlan, Result
+from onestop.rules.domain.plans import NO_CARRY, WHOLE, PayerPlan, Step, Turn
 from onestop.rules.domain.resolved import ResolvedPolicy
 
 _B, _C = FeeClass.B, FeeClass.C
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _mk(cls, kw):
-    """model_construct without its per-call overhead: `kw` must hold every field (hot path only)."""
-    obj = _new(cls)
-    _set(obj, "__dict__", kw)
-    _set(obj, "__pydantic_fields_set__", set(kw))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
-
+TILTED = Turn(True, NO_CARRY, 0)
 
 _ZERO4 = Decimal("0.0000")
 _EFF: dict[int, Decimal] = {}
@@ -124,35 +111,60 @@ def classify(rp: ResolvedPolicy, lines: Iterable[_Line], unknown: Unknown | None
 
 
 def _ts(code: str, lines: list[str], text_zh: str) -> TraceStep:
-    return _mk(TraceStep, {"code": code, "lines": lines, "text_zh": text_zh})
+    return TraceStep.model_construct(code=code, lines=lines, text_zh=text_zh)
 
 
 def _bill(rp: ResolvedPolicy, person: Person, stay: Stay, lines: Iterable[_Line],
           unknown: Unknown | None = None) -> tuple:
-    """(package or None, total, scope, class C, over limit, co-pay-first, unknown lines, itemised, hosp part)."""
+    """(package or None, total, scope, class C, over limit, co-pay-first, unknown lines, itemised, hosp part).
+
+    Under a package (按病种, the final part of a stay only) the bill is its price, all in scope, the
+    itemised excess the hospital's; an itemised bill below the price is billed as itemised where
+    the policy says so (`when_itemised_lower`)."""
     pkg = None
-    if rp.package is not None and rp.package.applies(person, stay):
-        pkg = rp.package.params_for(person.insurance).find(stay.disease_code, person.age)
+    part = stay.part
+    if rp.package is not None and (part is None or part.final) and rp.package.applies(person, stay):
+        packages = rp.package.params_for(person.insurance)
+        pkg = packages.find(stay.disease_code, person.age)
     if pkg is not None:
         itemised = sum(ln.amount for ln in lines)
+        if itemised < pkg.price and packages.when_itemised_lower == "itemised":
+            return pkg, itemised, itemised, 0, 0, 0, 0, itemised, 0
         return pkg, pkg.price, pkg.price, 0, 0, 0, 0, itemised, max(0, itemised - pkg.price)
     total, scope, c_amt, over, pre, n_unknown = classify(rp, lines, unknown)
     return None, total, scope, c_amt, over, pre, n_unknown, total, 0
 
 
-def _waterfall(rp: ResolvedPolicy, person: Person, stay: Stay, acc: Accumulators, total: int, scope: int,
-               steps: list[TraceStep] | None) -> tuple[list[tuple[PayerPlan, Result]], int]:
+def _turn(tilted: bool, req: QuoteRequest) -> Turn:
+    """The part of the stay this quote settles, as the payer steps need it (WHOLE-like for a whole stay)."""
+    stay = req.stay
+    part = stay.part
+    if part is None or part.index == 1:
+        return Turn(tilted, NO_CARRY, 0)
+    # a later part: the stay was counted by its first part, in the admission year's accumulators
+    end = stay.discharged_at if part.final and stay.discharged_at else req.date
+    admitted = stay.admitted_at
+    return Turn(tilted, part.deductible_borne, 1 if admitted is not None and admitted.year == end.year else 0)
+
+
+def _waterfall(rp: ResolvedPolicy, req: QuoteRequest, total: int, scope: int,
+               steps: list[TraceStep] | None) -> tuple[list[tuple[PayerPlan, Step]], int]:
     """Every applicable payer in the policy's order: ([(payer plan, its step)], self_pay).
 
     The one place the money of a quote is computed: the full quote and the simulation replay both
-    call it. `steps` (None: no sentences) receives the tilts and `replaces` trace steps."""
+    call it. `steps` (None: no sentences) receives the tilts and `replaces` trace steps. A part of
+    a stay that is not its final part takes no one-off grant."""
+    person, stay, acc = req.person, req.stay, req.accumulators
     plans = rp.plans
     lp = plans.levels[person.insurance, stay.kind, stay.hospital_level]
     tilted = plans.tilted(person)
+    turn = _turn(tilted, req) if stay.part is not None else (TILTED if tilted else WHOLE)
     explain = steps is not None
     if tilted and steps is not None:
         steps.append(_ts("tilts", ["tilts"], "您属于贫困人口，享受倾斜支付政策。"))
     applicable = [q for q in lp.payers if not q.personal or q.payer.applies_to(person, stay)]
+    if stay.part is not None and not stay.part.final:
+        applicable = [q for q in applicable if q.kind != "grant"]
     if lp.replacing:
         replaced: set[str] = set()
         for q in applicable:
@@ -168,12 +180,12 @@ def _waterfall(rp: ResolvedPolicy, person: Person, stay: Stay, acc: Accumulators
     out = []
     for q in applicable:
         if q.base_scope:
-            r = q.step(scope_left, rem, total, person, acc, tilted, explain)
-            scope_left -= r[0]
+            r = q.step(scope_left, rem, total, person, acc, turn, explain)
+            scope_left -= r.amount
         else:
-            r = q.step(rem, rem, total, person, acc, tilted, explain)
-            scope_left = max(0, scope_left - r[0])
-        rem -= r[0]
+            r = q.step(rem, rem, total, person, acc, turn, explain)
+            scope_left = max(0, scope_left - r.amount)
+        rem -= r.amount
         out.append((q, r))
     return out, rem
 
@@ -186,8 +198,8 @@ def replay(rp: ResolvedPolicy, req: QuoteRequest) -> tuple[int, int, Decimal, li
     person, stay = req.person, req.stay
     bill = _bill(rp, person, stay, req.lines)
     total = bill[1]
-    payers, self_pay = _waterfall(rp, person, stay, req.accumulators, total, bill[2], None)
-    return total, self_pay, _effective_ratio(total - self_pay, total), [(q.id, r[0]) for q, r in payers]
+    payers, self_pay = _waterfall(rp, req, total, bill[2], None)
+    return total, self_pay, _effective_ratio(total - self_pay, total), [(q.id, r.amount) for q, r in payers]
 
 
 def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True) -> QuoteResult:
@@ -201,13 +213,18 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
         rp, person, stay, req.lines, unknown_lines if explain else None)
     if pkg is not None:
         if explain:
-            steps.append(_ts("package", [f"{rp.package.path}.params.packages.{pkg.icd10}"],
-                             f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准{yuan(pkg.price)}；"
-                             f"明细费用{yuan(itemised)}，超出部分{yuan(hosp_part)}由医院承担。"))
+            lower = total < pkg.price
+            rest = f"低于病种收费标准，按实际费用{yuan(total)}结算。" if lower else \
+                f"，超出部分{yuan(hosp_part)}由医院承担。"
+            lines = [f"{rp.package.path}.params.packages.{pkg.icd10}"]
+            if lower:
+                lines.append(f"{rp.package.path}.params.when_itemised_lower")
+            steps.append(_ts("package", lines, f"按病种收费：{pkg.name_zh}（{pkg.icd10}），病种收费标准"
+                                               f"{yuan(pkg.price)}；明细费用{yuan(itemised)}{rest}"))
     elif unknown and explain:
-        notes = [_mk(CatalogueNote, {
-            "code": code, "his_class": cls, "line_ids": [ln.line_id for ln in same],
-            "text_zh": f"{same[0].name}（{code}）不在医保目录中，{len(same)}条收费明细按医院上传的{cls}类计算"})
+        notes = [CatalogueNote.model_construct(
+            code=code, his_class=cls, line_ids=[ln.line_id for ln in same],
+            text_zh=f"{same[0].name}（{code}）不在医保目录中，{len(same)}条收费明细按医院上传的{cls}类计算")
             for (code, cls), same in unknown_lines.items()]
         steps.append(_ts("catalogue", [], f"{unknown}项收费项目不在本地医保目录中，按医院上传的类别计算。"))
     out = total - scope
@@ -216,36 +233,39 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
                          f"医疗费用{yuan(total)}，其中政策范围内{yuan(scope)}，政策范围外{yuan(out)}"
                          f"（丙类{yuan(c_amt)}、超限价{yuan(over)}、乙类先行自付{yuan(pre)}）。"))
 
-    done, self_pay = _waterfall(rp, person, stay, req.accumulators, total, scope, steps if explain else None)
+    done, self_pay = _waterfall(rp, req, total, scope, steps if explain else None)
     payers: list[PayerAmount] = []
     d_paid: dict[str, int] = {}
     d_ded: dict[str, int] = {}
     d_cum: dict[str, int] = {}
     d_grants: dict[str, int] = {}
     insurance = person.insurance
-    for q, (amount, base, ded, ratio, cap, left, borne, counted, grant, lines, text) in done:
-        pid = q.id
+    for q, r in done:
+        pid, amount = q.id, r.amount
         if amount:
             d_paid[pid] = amount
-        if borne:
-            d_ded[pid] = borne
-        if counted:
-            d_cum[pid] = counted
-        if grant:
-            d_grants[pid] = grant
-        trace = _mk(PayerTrace, {
-            "kind": q.kind, "base": base, "deductible": ded, "ratio": ratio, "cap": cap, "cap_left": left,
-            "amount": amount, "lines": list(lines), "nhsa_code": q.nhsa_code, "text_zh": text})
-        payers.append(_mk(PayerAmount, {"payer": pid, "name": q.name, "agency": q.agency, "amount": amount,
-                                        "trace": trace}))
+        if r.borne:
+            d_ded[pid] = r.borne
+        if r.counted:
+            d_cum[pid] = r.counted
+        if r.grants:
+            d_grants[pid] = r.grants
+        trace = PayerTrace.model_construct(
+            kind=q.kind, base=r.base, deductible=r.deductible, ratio=r.ratio, cap=r.cap, cap_left=r.cap_left,
+            amount=amount, lines=list(r.lines), nhsa_code=q.nhsa_code, deductible_borne=r.borne, text_zh=r.text)
+        payers.append(PayerAmount.model_construct(payer=pid, name=q.name, agency=q.agency, amount=amount,
+                                                  trace=trace))
     eff = _effective_ratio(total - self_pay, total)
     if explain:
         steps.append(_ts("self_pay", [], f"各项基金共支付{yuan(total - self_pay)}，个人自付{yuan(self_pay)}，"
                                          f"实际报销比例{pct(eff)}。"))
-    delta = _mk(AccumulatorDelta, {"paid": d_paid, "deductible_paid": d_ded, "cumulative_self_pay": d_cum,
-                                   "stays": {stay.kind: {stay.hospital_level: 1}}, "grants_used": d_grants})
-    return _mk(QuoteResult, {
-        "policy": rp.ref, "total": total, "itemised_total": itemised, "policy_scope": scope, "out_of_scope": out,
-        "class_c_amount": c_amt, "over_limit_amount": over, "copay_first_amount": pre, "payers": payers,
-        "self_pay": self_pay, "effective_ratio": eff, "trace": steps, "delta": delta, "catalogue_notes": notes,
-        "hosp_part_amt": hosp_part, "insurance": insurance})
+    # a stay counts once, in its admission year: by its first part where it is settled in parts
+    counts = stay.part is None or stay.part.index == 1
+    delta = AccumulatorDelta.model_construct(
+        paid=d_paid, deductible_paid=d_ded, cumulative_self_pay=d_cum,
+        stays={stay.kind: {stay.hospital_level: 1}} if counts else {}, grants_used=d_grants)
+    return QuoteResult.model_construct(
+        policy=rp.ref, total=total, itemised_total=itemised, policy_scope=scope, out_of_scope=out,
+        class_c_amount=c_amt, over_limit_amount=over, copay_first_amount=pre, payers=payers,
+        self_pay=self_pay, effective_ratio=eff, trace=steps, delta=delta, catalogue_notes=notes,
+        hosp_part_amt=hosp_part, insurance=insurance)
