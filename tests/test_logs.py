@@ -80,7 +80,8 @@ def test_no_id_number_or_name_in_the_whole_output(pg_server: str, nats_url: str,
     port = free_port()
     env = {**os.environ, "DATABASE_URL": pg_server, "NATS_URL": nats_url, "ONESTOP_LOG_LEVEL": "INFO",
            "ONESTOP_DATABASE_NAME": make_database("identity"),
-           "ONESTOP_RULES_URL": f"http://127.0.0.1:{free_port()}", **key_env("identity")}  # no rules: its 503 path is taken too
+           # no rules: its 503 path is taken too
+           "ONESTOP_RULES_URL": f"http://127.0.0.1:{free_port()}", **key_env("identity")}
     out, err = (tmp_path / "stdout").open("wb"), (tmp_path / "stderr").open("wb")
     proc = subprocess.Popen([ONESTOP, "serve", "identity", "--port", str(port), "--access-log"], env=env,
                             stdout=out, stderr=err)

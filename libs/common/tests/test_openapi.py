@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Depends, Form
 from sqlalchemy import MetaData
 
 from onestop.common.idempotency import IdempotencyKeyHeader
-from onestop.common.openapi import problem_responses
+from onestop.common.openapi import declares_problems, problem_responses
 from onestop.common.service_app import build_app
 from onestop.common.settings import ServiceSettings
+from onestop.common.testing import mint, settings_keys
+
+@declares_problems(429)
+async def limited() -> None:
+    """A dependency that may answer 429 (as the rate limit does)."""
+
 
 router = APIRouter(prefix="/v1")
 
@@ -26,13 +32,13 @@ async def add_thing(name: Annotated[str, Form()], idempotency_key: IdempotencyKe
     return {"name": name}
 
 
-@router.get("/plain")
+@router.get("/plain", dependencies=[Depends(limited)])
 async def plain() -> dict[str, str]:
     return {}
 
 
 def _app() -> Any:
-    return build_app(ServiceSettings(service="test"), title="t", description="t", metadata=MetaData(),
+    return build_app(ServiceSettings(service="ledger", **settings_keys("ledger")), title="t", description="t", metadata=MetaData(),
                      routers=[router])
 
 
@@ -47,7 +53,8 @@ def test_defaults_and_route_additions_are_problems() -> None:
     assert set(get) == {"200", "401", "403", "404", "422", "503"}
     post = _statuses(doc, "/v1/things", "post")
     assert set(post) == {"201", "401", "403", "409", "413", "422", "428", "503"}
-    assert set(_statuses(doc, "/v1/plain", "get")) == {"200", "401", "403", "503"}
+    assert set(_statuses(doc, "/v1/plain", "get")) == {"200", "401", "403", "429", "503"}
+    assert "Retry-After" in _statuses(doc, "/v1/plain", "get")["429"]["headers"]
     for responses in (get, post):
         for code, response in responses.items():
             if code >= "400":
@@ -62,7 +69,7 @@ def test_defaults_and_route_additions_are_problems() -> None:
 
 async def test_an_unparsable_body_is_a_422_naming_the_body() -> None:
     app = _app()
-    token = app.state.tokens.mint("operator")
+    token = mint("operator")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         r = await client.post("/v1/things", content=b"\xff\x00garbage",
                               headers={"Authorization": f"Bearer {token}",

@@ -3,18 +3,22 @@
 `document_problems(app)` post-processes the document FastAPI generates, so a route added by any service
 gets the answers the shared machinery gives it without saying so: 401 and 403 (the bearer middleware and
 the scope checks) on `/v1`, 404 where the path names a resource, 422 where anything is validated, 409 and
-428 with an `Idempotency-Key`, 503 where the database or NATS is needed. A route adds the statuses only it
-answers with `responses=problem_responses(413, 429)`. Every error answer's content becomes the one
-`Problem` schema under `application/problem+json` (FastAPI would document its own 422 body as JSON).
+428 with an `Idempotency-Key`, 503 where the database or NATS is needed. A dependency that can answer a
+status of its own says so with `@declares_problems(429)`, and every route depending on it documents it; a
+route adds the statuses only it answers with `responses=problem_responses(413)`. Every error answer's
+content becomes the one `Problem` schema under `application/problem+json` (FastAPI would document its own
+422 body as JSON).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from onestop.common.errors import PROBLEM_JSON
 
@@ -74,6 +78,26 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: problem_response(status) for status in statuses}
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def declares_problems(*statuses: int) -> Callable[[F], F]:
+    """Mark a dependency: every route that depends on it (directly, or through its router) may answer these."""
+
+    def mark(func: F) -> F:
+        func.problem_statuses = statuses  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def _declared(dependant: Dependant) -> set[int]:
+    statuses = set(getattr(dependant.call, "problem_statuses", ()))
+    for sub in dependant.dependencies:
+        statuses |= _declared(sub)
+    return statuses
+
+
 def _defaults(path: str, operation: dict[str, Any]) -> set[int]:
     params = operation.get("parameters", [])
     statuses: set[int] = set()
@@ -119,6 +143,10 @@ def document_problems(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            for route in app.routes:
+                if isinstance(route, APIRoute):
+                    for status in _declared(route.dependant):
+                        route.responses.setdefault(status, problem_response(status))
             app.openapi_schema = add_problems(generate())
         return app.openapi_schema
 

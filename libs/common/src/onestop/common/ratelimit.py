@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 
 from onestop.common.auth import CurrentPrincipal, Principal
 from onestop.common.errors import Problem
+from onestop.common.openapi import declares_problems
 from onestop.contracts.enums import Role
 
 _MAX_KEYS = 100_000  # buckets kept; full ones are dropped first (a full bucket is the same as none)
@@ -77,6 +78,7 @@ def limiter_of(extras: dict[str, object]) -> RateLimiter | None:
     return limiter if isinstance(limiter, RateLimiter) else None
 
 
+@declares_problems(429)
 async def _rate_limited(request: Request, principal: CurrentPrincipal) -> None:
     runtime = getattr(request.app.state, "runtime", None)
     limiter = limiter_of(runtime.extras) if runtime is not None else None

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
 from onestop.common.auth import CurrentPrincipal, Principal
-from onestop.common.openapi import problem_responses
 from onestop.common.ratelimit import RateLimited, limiter_of
 from onestop.common.service_app import Runtime
 from onestop.identity.api.deps import RuntimeDep
@@ -33,7 +32,7 @@ router = APIRouter(prefix="/v1", tags=["eligibility"], dependencies=[RateLimited
 
 
 @router.post("/eligibility", summary="Treat-first eligibility (changes nothing but the access audit)",
-             response_class=JSONResponse, responses=problem_responses(429))
+             response_class=JSONResponse)
 async def post_eligibility(body: EligibilityRequest, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
     return Response(await _answer(runtime, principal, body), media_type="application/json")
 
