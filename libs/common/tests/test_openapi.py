@@ -14,6 +14,7 @@ from onestop.common.service_app import build_app
 from onestop.common.settings import ServiceSettings
 from onestop.common.testing import mint, settings_keys
 
+
 @declares_problems(429)
 async def limited() -> None:
     """A dependency that may answer 429 (as the rate limit does)."""
@@ -38,8 +39,8 @@ async def plain() -> dict[str, str]:
 
 
 def _app() -> Any:
-    return build_app(ServiceSettings(service="ledger", **settings_keys("ledger")), title="t", description="t", metadata=MetaData(),
-                     routers=[router])
+    settings = ServiceSettings(service="ledger", **settings_keys("ledger"))
+    return build_app(settings, title="t", description="t", metadata=MetaData(), routers=[router])
 
 
 def _statuses(doc: dict[str, Any], path: str, method: str) -> dict[str, Any]:

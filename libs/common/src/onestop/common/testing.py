@@ -56,3 +56,17 @@ def settings_keys(service: str) -> dict[str, Any]:
 def key_env(service: str) -> dict[str, str]:
     """The key settings of a service as environment variables, for a service started in a subprocess."""
     return session_keys().service_env(service)
+
+
+async def all_items(client: httpx.AsyncClient, url: str, *, headers: dict[str, str],
+                    params: dict[str, Any] | None = None) -> list[Any]:
+    """Every item of a paginated list (`{"items", "next_cursor"}`), following the cursors."""
+    items: list[Any] = []
+    cursor = None
+    while True:
+        r = await client.get(url, headers=headers, params={**(params or {}), **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        items += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return items
