@@ -19,6 +19,7 @@ from onestop.common.idempotency import Idempotency
 from onestop.common.nats import ensure_stream
 from onestop.common.outbox import RELAY_LOCK, Outbox, OutboxRelay
 from onestop.common.settings import ServiceSettings
+from onestop.common.testing import settings_keys
 from onestop.contracts.events.rules import PolicyPublished
 from onestop.ledger.store.tables import metadata
 
@@ -27,7 +28,8 @@ SUBJECTS = "onestop.rules.policy.published.>"
 
 @pytest.fixture
 async def env(pg_server, make_database, nats_factory):  # type: ignore[no-untyped-def]
-    settings = ServiceSettings(service="ledger", DATABASE_URL=pg_server, database_name=make_database("ledger"))
+    settings = ServiceSettings(service="ledger", DATABASE_URL=pg_server, database_name=make_database("ledger"),
+                               **settings_keys("ledger"))
     db = Database(settings.service_database_url())
     nc = await nats.connect(nats_factory().url)
     js = nc.jetstream()
@@ -172,7 +174,8 @@ async def test_retention_purges_old_published_rows_inbox_ids_and_keys_after_thei
 
 def test_retention_windows_are_settings_with_floors() -> None:
     with pytest.raises(ValueError):
-        ServiceSettings(idempotency_ttl_days=6)
+        ServiceSettings(idempotency_ttl_days=6, **settings_keys("ledger"))
     with pytest.raises(ValueError):
-        ServiceSettings(inbox_retention_days=1)
-    assert ServiceSettings(outbox_retention_hours=24, inbox_retention_days=30).inbox_retention_days == 30
+        ServiceSettings(inbox_retention_days=1, **settings_keys("ledger"))
+    settings = ServiceSettings(outbox_retention_hours=24, inbox_retention_days=30, **settings_keys("ledger"))
+    assert settings.inbox_retention_days == 30

@@ -71,7 +71,7 @@ async def test_overdue_for_an_unknown_person_is_parked_not_dropped(identity, nat
     await js.publish(event.nats_subject(), json.dumps(envelope.model_dump(mode="json")).encode(),
                      headers={"Nats-Msg-Id": envelope.id})
     await nc.close()
-    op = {"Authorization": "Bearer " + app.state.tokens.mint("operator", subject="operator:t")}
+    op = {"Authorization": "Bearer " + mint("operator", subject="operator:t")}
     for _ in range(100):
         items = (await client.get("/v1/parked-events", headers=op)).json()["items"]
         mine = [i for i in items if i["event_id"] == envelope.id]
