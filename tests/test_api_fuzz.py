@@ -40,15 +40,34 @@ ROLES: dict[str, dict[str, str]] = {"operator": {}, "hospital": {"hospital_code"
 
 
 
-def _schema(service: str) -> Any:
+def _document(service: str) -> dict[str, Any]:
     """The service's OpenAPI document as its app serves it (built without starting it)."""
     settings = importlib.import_module(f"onestop.{service}.settings").Settings(**settings_keys(service))
-    app = importlib.import_module(f"onestop.{service}.app").create_app(settings)
-    return schemathesis.openapi.from_dict(app.openapi())
+    return importlib.import_module(f"onestop.{service}.app").create_app(settings).openapi()  # type: ignore[no-any-return]
 
 
+DOCUMENTS = {s: _document(s) for s in ("identity", "ledger", "rules", "clearing")}
 identity_schema, ledger_schema, rules_schema, clearing_schema = (
-    _schema(s) for s in ("identity", "ledger", "rules", "clearing"))
+    schemathesis.openapi.from_dict(DOCUMENTS[s]) for s in ("identity", "ledger", "rules", "clearing"))
+
+
+@pytest.mark.parametrize("service", DOCUMENTS)
+def test_every_list_pages_with_a_cursor(service: str) -> None:
+    """A GET answering a list (a page, or a bare array) takes `limit` and `cursor` (common/pagination.py)."""
+    doc = DOCUMENTS[service]
+    lists = []
+    for path, item in doc["paths"].items():
+        get = item.get("get")
+        if not get or not path.startswith("/v1"):
+            continue
+        schema = get["responses"]["200"].get("content", {}).get("application/json", {}).get("schema", {})
+        ref = schema.get("$ref", "").rsplit("/", 1)[-1]
+        properties = doc["components"]["schemas"].get(ref, {}).get("properties", {}) if ref else {}
+        if schema.get("type") == "array" or {"items", "next_cursor"} <= set(properties):
+            lists.append(path)
+            params = {p["name"] for p in get.get("parameters", [])}
+            assert {"limit", "cursor"} <= params, f"{service} GET {path} lists without a cursor"
+    assert lists or service in ("ledger", "clearing"), f"{service}: no list found; is the detection broken?"
 
 
 def _start(service: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
