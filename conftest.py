@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from onestop.cli.embedded import EmbeddedPostgres, NatsServer
+from onestop.common.keys import KeySet
+from onestop.common.testing import session_keys, settings_keys
+
 # These machines are shared and noisy: a property test's example may take 500 ms once in a while.
 # The properties are what the tests assert; their timing is measured by `make bench`, never here.
 hypothesis_settings.register_profile("onestop", deadline=None)
 hypothesis_settings.load_profile("onestop")
-
-from onestop.cli.embedded import EmbeddedPostgres, NatsServer
-from onestop.common.keys import KeySet
-from onestop.common.testing import session_keys, settings_keys
 
 
 @pytest.fixture(scope="session")

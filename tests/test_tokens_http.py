@@ -86,7 +86,8 @@ async def test_a_revocation_is_honoured_by_every_service_within_seconds(  # type
     token = mint("hospital", hospital_code="H1", subject="hospital:H-revoke-jti")
     kept = mint("hospital", hospital_code="H1", subject="hospital:H-kept")
     old_of_subject = mint("bureau", region_code="150222", subject="bureau:revoke-me", issued_at=int(time.time()) - 5)
-    async with running(rules_app(settings_for("rules"))) as rules, running(ledger_app(settings_for("ledger"))) as ledger:
+    rules_settings, ledger_settings = settings_for("rules"), settings_for("ledger")
+    async with running(rules_app(rules_settings)) as rules, running(ledger_app(ledger_settings)) as ledger:
         assert (await rules.get(HOSPITALS, headers=_bearer(token))).status_code == 200
         assert (await rules.get(HOSPITALS, headers=_bearer(old_of_subject))).status_code == 200
         assert (await ledger.get("/v1/nothing-here", headers=_bearer(token))).status_code == 404  # accepted

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from onestop.cli.embedded import EmbeddedPostgres
 from onestop.common.migrations import ensure_database
-from onestop.common.testing import running
+from onestop.common.testing import mint, running, settings_keys
 from onestop.identity.app import create_app as identity_app
 from onestop.identity.settings import Settings as IdentitySettings
 from onestop.identity.store import migrate
@@ -44,18 +44,18 @@ async def test_database_down_90_s_loses_no_event_and_applies_each_once(own_pg, s
 
     def prepare() -> str:
         ensure_database(own_pg.url, name)
-        settings = IdentitySettings(DATABASE_URL=own_pg.url, database_name=name)
+        settings = IdentitySettings(DATABASE_URL=own_pg.url, database_name=name, **settings_keys("identity"))
         migrate.upgrade(settings.service_database_url())
         return settings.service_database_url()
 
     with ThreadPoolExecutor(1) as pool:  # Alembic runs its own event loop
         pool.submit(prepare).result()
     identity_settings = IdentitySettings(DATABASE_URL=own_pg.url, NATS_URL=nats.url, database_name=name,
-                                         relay_interval_s=0.05, consumer_retry_max_s=5.0)
+                                         relay_interval_s=0.05, consumer_retry_max_s=5.0, **settings_keys("identity"))
     rules = rules_app(settings_for("rules", nats=nats.url))
     identity = identity_app(identity_settings)
     async with running(rules) as rc, running(identity) as ic:
-        token = rules.state.tokens.mint("operator", subject="operator:fault-test")
+        token = mint("operator", subject="operator:fault-test")
         await publish(rc, token, 2)
         await wait_for(lambda: _versions(identity, [2]))
 

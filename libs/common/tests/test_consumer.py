@@ -20,7 +20,7 @@ from onestop.common.errors import NotFound
 from onestop.common.inbox import Inbox
 from onestop.common.service_app import Runtime, build_app
 from onestop.common.settings import ServiceSettings
-from onestop.common.testing import bearer, running, settings_keys
+from onestop.common.testing import mint, running, settings_keys
 from onestop.contracts.events.base import Envelope, stream_name
 from onestop.contracts.events.ledger import RepaymentOverdue
 from onestop.ledger.store.tables import metadata
@@ -90,7 +90,7 @@ async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_re
     known = {KNOWN}
     app = consumer_app(settings, known)
     async with running(app) as client:
-        op = bearer("operator", subject="operator:t")
+        op = {"Authorization": "Bearer " + mint("operator", subject="operator:t")}
         nc = await nats.connect(settings.nats_url)
         js = nc.jetstream()
         sent: dict[str, str] = {}
@@ -134,8 +134,8 @@ async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_re
         metrics = (await client.get("/metrics")).text
         assert 'onestop_parked_events{consumer="test-ledger",state="parked"} 3.0' in metrics
         assert 'onestop_parked_events{consumer="test-ledger",state="waiting"} 1.0' in metrics
-        assert (await client.get("/v1/parked-events", headers=bearer(
-            "hospital", subject="hospital:H1", hospital_code="H1"))).status_code == 403
+        assert (await client.get("/v1/parked-events", headers={"Authorization": "Bearer " + mint(
+            "hospital", subject="hospital:H1", hospital_code="H1")})).status_code == 403
 
         # Retrying the waiting one is refused; the parked one fails again while its person is unknown.
         assert (await client.post(f"/v1/parked-events/{waiting['id']}:retry", headers=op)).status_code == 409

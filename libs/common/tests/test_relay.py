@@ -173,9 +173,9 @@ async def test_retention_purges_old_published_rows_inbox_ids_and_keys_after_thei
 
 
 def test_retention_windows_are_settings_with_floors() -> None:
-    with pytest.raises(ValueError):
-        ServiceSettings(idempotency_ttl_days=6, **settings_keys("ledger"))
-    with pytest.raises(ValueError):
-        ServiceSettings(inbox_retention_days=1, **settings_keys("ledger"))
-    settings = ServiceSettings(outbox_retention_hours=24, inbox_retention_days=30, **settings_keys("ledger"))
-    assert settings.inbox_retention_days == 30
+    keys = settings_keys("ledger")  # so the floors, not the missing keys, are what is refused
+    with pytest.raises(ValueError, match="idempotency_ttl_days"):
+        ServiceSettings(idempotency_ttl_days=6, **keys)
+    with pytest.raises(ValueError, match="inbox_retention_days"):
+        ServiceSettings(inbox_retention_days=1, **keys)
+    assert ServiceSettings(outbox_retention_hours=24, inbox_retention_days=30, **keys).inbox_retention_days == 30

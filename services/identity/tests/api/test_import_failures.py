@@ -84,3 +84,19 @@ async def test_an_upload_above_the_size_limit_is_413(identity, monkeypatch) -> N
     small = await upload(client, app, csv_bytes([row(fresh_ids(GUYANG, 1)[0], "低保对象", GUYANG)]))
     assert small.status_code == 201, small.text
     await drained(app)
+
+
+async def test_eligibility_with_full_width_digits_is_answered_and_foreign_digits_are_422(identity) -> None:  # type: ignore[no-untyped-def]
+    app, client = identity
+    (number,) = fresh_ids(GUYANG, 1)
+    r = await upload(client, app, csv_bytes([row(number, "特困供养人员", GUYANG),
+                                             row(number, "参保人员", GUYANG, insurance="城乡居民")]))
+    assert r.status_code == 201, r.text
+    body = {"region_code": GUYANG, "hospital_code": "H150222001", "date": "2026-03-10"}
+    r = await client.post("/v1/eligibility", headers=auth(app), json={**body, "id_number": full_width(number)})
+    assert r.status_code == 200 and r.json()["eligible"] is True, r.text
+    for foreign in ("\u0660" * 18, "\u0966" * 17 + "X"):
+        r = await client.post("/v1/eligibility", headers=auth(app), json={**body, "id_number": foreign})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["field"] == "id_number" and foreign not in r.text
+    await drained(app)

@@ -16,9 +16,8 @@ from onestop.identity.domain.registers import (
     RegisterFormatError,
     RegisterRow,
     RowError,
-    open_register,
-    report_csv,
 )
+from onestop.identity.imports.files import open_register, report_csv
 
 EN = ["id_number", "name", "category", "region_code", "valid_from", "valid_to", "insurance", "disability",
       "household", "civil_servant", "subgroup", "disease_class", "labour", "card_no", "guardian_name"]
@@ -179,7 +178,7 @@ def test_missing_required_column_fails_before_any_row(tmp_path: Path, missing: s
     path = tmp_path / "missing.csv"
     path.write_bytes(_csv_bytes(header, [], "utf-8"))
     with pytest.raises(RegisterFormatError) as info:
-        open_register(path)
+        open_register(path, today=TODAY)
     assert info.value.field == missing and missing in info.value.reason
 
 
@@ -187,7 +186,7 @@ def test_duplicate_column(tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
     path.write_bytes(_csv_bytes(EN[:5] + ["姓名"], [], "utf-8"))
     with pytest.raises(RegisterFormatError, match="more than once"):
-        open_register(path)
+        open_register(path, today=TODAY)
 
 
 @pytest.mark.parametrize(("data", "fragment"), [
@@ -200,14 +199,14 @@ def test_unreadable_csv_files(tmp_path: Path, data: bytes, fragment: str) -> Non
     path = tmp_path / "bad.csv"
     path.write_bytes(data)
     with pytest.raises(RegisterFormatError, match=fragment):
-        open_register(path)
+        open_register(path, today=TODAY)
 
 
 def test_not_an_xlsx(tmp_path: Path) -> None:
     path = tmp_path / "fake.xlsx"
     path.write_bytes(b"id_number,name\n")
     with pytest.raises(RegisterFormatError, match="XLSX"):
-        open_register(path)
+        open_register(path, today=TODAY)
 
 
 def test_invalid_bytes_after_the_first_block_become_row_errors(tmp_path: Path) -> None:

@@ -35,8 +35,8 @@ async def test_quote_pinned_body_for_each_shipped_region(rules, region: str) -> 
 async def test_payers_in_waterfall_order(rules) -> None:  # type: ignore[no-untyped-def]
     app, client = rules
     q = (await client.post("/v1/quotes", json=pinned_body("150222"), headers=bearer(app))).json()
-    # 固阳 (003): basic → critical illness → assistance → the 95% gap fill, in the policy's order
-    assert [p["payer"] for p in q["payers"]] == ["basic", "critical_illness", "assistance", "gap_fill"]
+    # 固阳 (003 二(三)2): basic → critical illness → commercial → assistance → the 95% gap fill, in the policy's order
+    assert [p["payer"] for p in q["payers"]] == ["basic", "critical_illness", "commercial", "assistance", "gap_fill"]
     assert Decimal(q["self_pay"]) == (Decimal(q["total"]) * Decimal("0.05")).quantize(Decimal("0.01"))
 
 
@@ -124,3 +124,20 @@ async def test_no_stream_captures_rpc_subjects(rules, nats_url: str) -> None:  #
                 assert not (s.startswith("onestop.rpc") or s in (">", "onestop.>")), (info.config.name, s)
     finally:
         await nc.close()
+
+
+async def test_a_part_of_a_stay_over_http_and_its_fields_in_the_openapi(rules) -> None:  # type: ignore[no-untyped-def]
+    app, client = rules
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    part = schemas["StayPart"]["properties"]
+    assert all(part[f].get("description") for f in ("index", "final", "starts_on", "deductible_borne"))
+    body = pinned_body("410000")
+    body["lines"] = [{"line_id": "L1", "code": "250101001", "name": "血常规", "class": "A", "amount": "10000.00"}]
+    body["stay"].update(admitted_at="2025-12-20", part={"index": 2, "final": True, "starts_on": "2026-01-01",
+                                                         "deductible_borne": {"basic": "200.00"}})
+    r = await client.post("/v1/quotes", json=body, headers=bearer(app))
+    assert r.status_code == 200, r.text
+    basic = next(p for p in r.json()["payers"] if p["payer"] == "basic")
+    # county: (10000 − (300 − 200)) × 80% = 7920, and the stay is not counted again
+    assert basic["amount"] == "7920.00" and basic["trace"]["deductible_borne"] == "100.00"
+    assert r.json()["delta"]["stays"] == {}

@@ -100,3 +100,31 @@ async def test_policies_page_with_a_cursor(rules) -> None:  # type: ignore[no-un
     assert [(v["policy_id"], v["version"]) for v in paged] == sorted((v["policy_id"], v["version"]) for v in paged)
     r = await client.get("/v1/policies", params={"limit": 0}, headers=bearer(app))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "limit"
+
+
+async def test_qidong_hospitals_show_their_own_start_dates(rules) -> None:  # type: ignore[no-untyped-def]
+    # 004 一(三): 人民医院 from the second quarter of 2020, 中医院 from the third (first day, illustrative)
+    app, client = rules
+    r = await client.get("/v1/hospitals", params={"region_code": "320681"}, headers=bearer(app))
+    assert r.status_code == 200, r.text
+    got = {h["hospital_code"]: (h.get("valid_from"), h.get("illustrative")) for h in r.json()}
+    assert got == {"H320681001": ("2020-04-01", True), "H320681002": ("2020-07-01", True)}
+    r = await client.get("/v1/hospitals", params={"region_code": "320681", "date": "2020-05-15"}, headers=bearer(app))
+    assert [h["hospital_code"] for h in r.json()] == ["H320681001"]
+
+
+async def test_an_added_hospital_starts_on_its_own_date(rules) -> None:  # type: ignore[no-untyped-def]
+    # an operator adds a hospital that starts later: before its day it is not designated, from it it is
+    app, client = rules
+    h = {"hospital_code": "H320681003", "name": "启东市第三人民医院", "level": "county", "public": True,
+         "region_code": "320681", "valid_from": "2021-01-01"}
+    r = await client.post("/v1/hospitals", json={"region_code": "320681", "hospitals": [h]},
+                          headers={**bearer(app), **idem()})
+    assert r.status_code == 201, r.text
+
+    async def codes(on: str) -> set[str]:
+        got = await client.get("/v1/hospitals", params={"region_code": "320681", "date": on}, headers=bearer(app))
+        return {x["hospital_code"] for x in got.json()}
+
+    assert "H320681003" not in await codes("2020-12-31")
+    assert "H320681003" in await codes("2021-01-01")

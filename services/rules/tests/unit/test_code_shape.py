@@ -22,7 +22,7 @@ def test_plans_do_not_import_the_resolved_policy():
 
 
 def test_a_step_is_named(registry, mk):
-    from onestop.rules.domain.plans import Step
+    from onestop.rules.domain.steps import Step
     from onestop.rules.domain.waterfall import _waterfall
 
     req = mk(categories=["registered_poor"], lines=[(A, "A", "1000.00")])

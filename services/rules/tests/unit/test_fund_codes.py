@@ -25,11 +25,12 @@ def quote(registry, req):
 
 def test_guyang_gap_fill_is_government_gap_fill_640100_not_assistance(registry, mk):
     q = quote(registry, mk(categories=POOR, lines=[(A, "A", "12345.67")]))
-    assert codes(q) == {"basic": "390100", "critical_illness": "390200", "assistance": "610100",
-                        "gap_fill": "640100"}
+    assert codes(q) == {"basic": "390100", "critical_illness": "390200", "commercial": "999997",
+                        "assistance": "610100", "gap_fill": "640100"}
     n = to_nhsa(q)
     # 640100 has no national field of its own: oth_pay, named; medical assistance (maf) is assistance alone
-    assert n.maf_pay == "1553.48" and n.oth_pay_detail == {"gap_fill": "418.37"}
+    # (commercial, 999997, pays nothing on this bill: below its illustrative 10000 deductible)
+    assert n.maf_pay == "1553.48" and n.oth_pay_detail == {"commercial": "0.00", "gap_fill": "418.37"}
 
 
 def test_henan_ci_supplement_is_390300_in_the_critical_illness_field(registry, mk):

@@ -25,14 +25,16 @@ def test_003_95_percent_rule_self_pay_is_half_up_of_5_percent(registry, mk):
     # 150222, registered poor, county inpatient, one A line 12345.67 (in scope).
     # basic: deductible 300 × 50% = 150, ratio 75% + 5 = 80%: (12345.67 − 150) × 0.80 = 9756.536 → 9756.54
     # critical illness: base 12345.67 − 9756.54 = 2589.13 < threshold 13000 × 50% = 6500 → 0
+    # commercial: 2589.13 below its 10000 deductible → 0
     # assistance: 2589.13 × 60% = 1553.478 → 1553.48
     # gap_fill: target self-pay = half_up(12345.67 × 5%) = 617.2835 → 617.28;
     #           remaining 12345.67 − 9756.54 − 1553.48 = 1035.65 → pays 1035.65 − 617.28 = 418.37
     q = quote(registry, mk(categories=POOR, lines=[(A, "A", "12345.67")]))
-    assert amounts(q) == {"basic": 975654, "critical_illness": 0, "assistance": 155348, "gap_fill": 41837}
+    assert amounts(q) == {"basic": 975654, "critical_illness": 0, "commercial": 0, "assistance": 155348,
+                          "gap_fill": 41837}
     assert q.self_pay == 61728 == half_up(q.total * Decimal("0.05"))
     assert str(q.effective_ratio) == "0.9500"
-    assert [p.payer for p in q.payers] == ["basic", "critical_illness", "assistance", "gap_fill"]
+    assert [p.payer for p in q.payers] == ["basic", "critical_illness", "commercial", "assistance", "gap_fill"]
 
 
 def test_003_gap_fill_counts_out_of_scope_cost_too(registry, mk):
@@ -104,11 +106,12 @@ def test_003_package_price_and_hosp_part_amt(registry, mk):
     # hosp_part_amt = 8000; basic city: deductible 600 → 300, ratio 65 + 5 = 70%:
     #   (42000 − 300) × 0.70 = 29190
     # CI: base 42000 − 29190 = 12810; above 6500: 6310 × 60% = 3786
+    # commercial: 12810 − 3786 = 9024 below its 10000 deductible → 0
     # assistance: (12810 − 3786) × 60% = 5414.40
     # gap_fill: remaining 42000 − 29190 − 3786 − 5414.40 = 3609.60, target 2100 → 1509.60; self 2100
     q = quote(registry, mk(categories=POOR, level="city", disease_code="C16.9", lines=[(A, "A", "50000.00")]))
     assert (q.total, q.itemised_total, q.hosp_part_amt) == (4200000, 5000000, 800000)
-    assert amounts(q) == {"basic": 2919000, "critical_illness": 378600, "assistance": 541440,
+    assert amounts(q) == {"basic": 2919000, "critical_illness": 378600, "commercial": 0, "assistance": 541440,
                           "gap_fill": 150960}
     assert q.self_pay == 210000
     n = to_nhsa(q)

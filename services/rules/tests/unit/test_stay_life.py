@@ -214,11 +214,13 @@ def test_the_request_documents_the_new_fields():
 
 def test_003_guyang_bills_an_itemised_bill_below_the_package_price(registry, mk):
     # 150222, registered poor, C16 胃癌 at a city hospital, itemised 10000 < package 42000 → billed 10000:
-    # basic (10000 − 300) × 70% = 6790; CI 3210 < 6500 → 0; assistance 3210 × 60% = 1926;
+    # basic (10000 − 300) × 70% = 6790; CI 3210 < 6500 → 0; commercial 3210 < 10000 → 0;
+    # assistance 3210 × 60% = 1926;
     # gap_fill: 10000 − 8716 = 1284 above the target 500 → 784; the patient pays 500 (5% of 实际花销), not 2100
     res = q(registry, mk(categories=POOR, level="city", disease_code="C16.9", lines=[(A, "A", "10000.00")]))
     assert res.total == 1000000 and res.itemised_total == 1000000 and res.hosp_part_amt == 0
-    assert amounts(res) == {"basic": 679000, "critical_illness": 0, "assistance": 192600, "gap_fill": 78400}
+    assert amounts(res) == {"basic": 679000, "critical_illness": 0, "commercial": 0, "assistance": 192600,
+                            "gap_fill": 78400}
     assert res.self_pay == 50000
     step = next(s for s in res.trace if s.code == "package")
     assert "按实际费用10000.00元结算" in step.text_zh and "payers.package.params.when_itemised_lower" in step.lines

@@ -14,7 +14,9 @@ Starlette's ServerErrorMiddleware) and answers a request for one of its routes i
   body replayed, so the 422 problem naming the field is FastAPI's own; a `Problem` is answered as the
   app's problem handler would (`problem_response`); any other exception propagates to
   ServerErrorMiddleware, which logs its class and answers 500 as for every route;
-- the request is counted in the same Prometheus series, under its path (the route template).
+- the request is counted in the same Prometheus series, under its path (the route template);
+- the service's per-token rate limit (ratelimit.py, `rate_limiter` in the runtime's extras) is applied
+  before the handler, as the routes' `RateLimited` dependency would: 429 with Retry-After.
 
 The app keeps an ordinary route for the same path: it is what `/docs` describes and what answers whatever
 the lane hands on. A handler must therefore validate the body with the route's own model.
@@ -32,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from onestop.common.auth import Principal, Verifier
 from onestop.common.errors import Problem, Unauthorized, problem_response
 from onestop.common.metrics import RequestMetrics
+from onestop.common.ratelimit import already_counted, limiter_of
 
 if TYPE_CHECKING:
     from onestop.common.service_app import Runtime
@@ -68,10 +71,15 @@ class FastLaneMiddleware:
         body = await _read_body(receive)
         if body is None:
             return  # the client went away
+        runtime = scope["app"].state.runtime
         try:
-            answer = await handler(scope["app"].state.runtime, principal, body)
+            limiter = limiter_of(runtime)
+            if limiter is not None:
+                limiter.check(principal)  # the route's RateLimited dependency, which this lane passes by
+            answer = await handler(runtime, principal, body)
         except ValidationError:
-            await self.app(scope, _replay(body), send)  # FastAPI's own 422, counted by the app
+            # FastAPI's own 422, counted by the app; the rate limit has counted this request already
+            await self.app(already_counted(scope), _replay(body), send)
             return
         except Problem as exc:
             await problem_response(exc, scope["path"])(scope, receive, send)

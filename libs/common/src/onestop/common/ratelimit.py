@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Collection
 
 from fastapi import Depends, Request
+from starlette.types import Scope
 
 from onestop.common.auth import CurrentPrincipal, Principal
 from onestop.common.errors import Problem
@@ -72,21 +73,30 @@ class RateLimiter:
             self._buckets.clear()
 
 
-def limiter_of(extras: dict[str, object]) -> RateLimiter | None:
+def limiter_of(runtime: object) -> RateLimiter | None:
     """The service's limiter, kept in its runtime's extras under `rate_limiter` (None: no limit)."""
-    limiter = extras.get("rate_limiter")
+    extras = getattr(runtime, "extras", None)
+    limiter = extras.get("rate_limiter") if isinstance(extras, dict) else None
     return limiter if isinstance(limiter, RateLimiter) else None
+
+
+_COUNTED = "rate_limit_counted"
+
+
+def already_counted(scope: Scope) -> Scope:
+    """The scope of a request the fast lane has counted and hands on to the app (which must not count it again)."""
+    return {**scope, "state": {**scope.get("state", {}), _COUNTED: True}}
 
 
 @declares_problems(429)
 async def _rate_limited(request: Request, principal: CurrentPrincipal) -> None:
-    runtime = getattr(request.app.state, "runtime", None)
-    limiter = limiter_of(runtime.extras) if runtime is not None else None
+    if request.scope.get("state", {}).get(_COUNTED):
+        return
+    limiter = limiter_of(getattr(request.app.state, "runtime", None))
     if limiter is not None:
         limiter.check(principal)
 
 
-# A router dependency: `APIRouter(dependencies=[RateLimited])` counts every request of its routes. A fast-lane
-# handler (fast_lane.py) calls `limiter_of(runtime.extras).check(principal)` itself, after validating the body:
-# a body it hands back to the app is counted once, by this dependency.
+# A router dependency: `APIRouter(dependencies=[RateLimited])` counts every request of its routes. The fast lane
+# (fast_lane.py) counts the requests it answers itself, and marks those it hands back to the app.
 RateLimited = Depends(_rate_limited)

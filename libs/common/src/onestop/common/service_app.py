@@ -110,7 +110,7 @@ def build_app(
         runtime = Runtime(settings, metadata, db, nc, js, outbox, relay,
                           Idempotency(db, metadata, settings.idempotency_ttl_days), tokens, settings.service_tokens())
         app.state.runtime = runtime
-        runtime.spawn(revocations.follow(js, settings.stream_replicas), "revocation-watch")
+        runtime.spawn(revocations.follow(nc, settings.stream_replicas), "revocation-watch")
         await _revocations_loaded(revocations, runtime)
         runtime.spawn(relay.run(), "outbox-relay")
         runtime.spawn(housekeeping(runtime), "housekeeping")

@@ -56,6 +56,8 @@ def _scope(role: Role, hospital_code: str | None, region_code: str | None, payer
         raise ValueError("a bureau token needs --region-code")
     if role is Role.payer and not (payer and region_code):
         raise ValueError("a payer token needs --payer and --region-code")
+    if role is Role.credit_feed and not region_code:  # it resolves the feed entries of its region only
+        raise ValueError("a credit_feed token needs --region-code")
     return {k: v for k, v in (("hospital_code", hospital_code), ("region_code", region_code), ("payer", payer)) if v}
 
 

@@ -53,3 +53,13 @@ class Role(StrEnum):
     payer = "payer"
     operator = "operator"
     service = "service"  # one service calling another, with its own key (onestop.common.tokens)
+    credit_feed = "credit_feed"  # 司法/金融/征信 (004 二(四)): resolves a credit-feed entry's person, nothing else
+
+
+class CreditReason(StrEnum):
+    """Why a person was blacklisted or lifted, as the credit feed says it (the operator's words stay inside)."""
+
+    malicious_default = "malicious_default"  # 恶意逃费 (004 二(四)): the one ground for a blacklisting
+    repaid = "repaid"  # 已还清: the debt was paid
+    decision_reversed = "decision_reversed"  # 复核撤销: the blacklisting was found wrong on review
+    other = "other"

@@ -5,8 +5,9 @@
 a yuan string ("1234.50") on the wire; ratios are decimal strings.
 
 `Accumulators` is the person's year-to-date state for one calendar year (of the discharge date; for
-a part of a stay, of the part's end) as the ledger keeps it; a quote answers an `AccumulatorDelta` that the ledger applies with
-`apply_delta` under a per-person-per-year lock, and a reversal applies `negate(delta)`.
+a part of a stay, of the part's end) as the ledger keeps it; a quote answers an `AccumulatorDelta`
+that the ledger applies with `apply_delta` under a per-person-per-year lock, and a reversal applies
+`negate(delta)`.
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ class Stay(_Strict):
     disease_code: str | None = Field(None, description="ICD-10 of the main diagnosis, e.g. C16.9")
     confirmed_unable_to_pay: bool = Field(False, description="confirmed as wholly unable to pay")
     hospital_code: str | None = None
+    chronic: bool = Field(False, description="an outpatient visit for chronic or special-disease medication "
+                                             "(门诊慢特病); a policy's payer may apply to it alone (003 二(三)2)")
     admitted_at: date | None = Field(None, description="admission date (入院日期); default: the request's `date`. "
                                                        "A policy in force by admission date is chosen by it")
     discharged_at: date | None = Field(None, description="discharge date (出院日期); default: the request's `date`. "
@@ -331,6 +334,14 @@ class CatalogueNote(_Strict):
     text_zh: str
 
 
+class IllustrativeValue(_Strict):
+    """A policy value the quote used that no seed states (marked `illustrative: true` in the file)."""
+
+    path: str = Field(description="where it sits in the policy: payers by id, catalogue items by code, "
+                                  "e.g. payers.basic.params.inpatient.county.deductible")
+    value: str = Field(description="the value as written in the policy, e.g. \"300.00\" or \"0.75\"")
+
+
 class QuoteResult(_Strict):
     policy: PolicyRef
     total: Yuan = Field(description="billable total (the package price under 按病种收费)")
@@ -348,3 +359,6 @@ class QuoteResult(_Strict):
     catalogue_notes: list[CatalogueNote] = Field(default_factory=list)
     hosp_part_amt: Yuan = Field(0, description="itemised excess over the package price, borne by hospital")
     insurance: Insurance | None = None
+    illustrative: list[IllustrativeValue] = Field(
+        default_factory=list, description="the policy values this quote used that are illustrative (no seed "
+                                          "states them), so invented numbers can be told from policy")

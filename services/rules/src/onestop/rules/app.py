@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from onestop.common.service_app import Runtime, build_app
-from onestop.rules.api import policies, quotes, reference, simulations
+from onestop.rules.api import operations, policies, quotes, reference, simulations
 from onestop.rules.events.refresh import follow_publications
 from onestop.rules.events.rpc import serve_quotes
 from onestop.rules.service import Policies, ensure_fresh
@@ -32,6 +32,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "(`onestop.rpc.rules.quote`, queue group `rules`)."
         ),
         metadata=metadata,
-        routers=[quotes.router, policies.router, reference.router, simulations.router],
+        routers=[quotes.router, policies.router, reference.router, operations.router, simulations.router],
         on_start=start,
     )

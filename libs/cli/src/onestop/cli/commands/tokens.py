@@ -57,7 +57,7 @@ token_app = typer.Typer(help="Mint a client token (the token alone on the last l
 @token_app.callback()
 def token(
     ctx: typer.Context,
-    role: Annotated[str | None, typer.Option(help="hospital | bureau | payer | operator")] = None,
+    role: Annotated[str | None, typer.Option(help="hospital | bureau | payer | operator | credit_feed")] = None,
     hospital_code: Annotated[str | None, typer.Option(help="for role hospital")] = None,
     region_code: Annotated[str | None, typer.Option(help="for bureau and payer")] = None,
     payer: Annotated[str | None, typer.Option(help="for role payer, e.g. basic")] = None,
@@ -71,7 +71,7 @@ def token(
     if ctx.invoked_subcommand:
         return
     if role is None:
-        _fail("pass --role (hospital, bureau, payer or operator), or `revoke`")
+        _fail("pass --role (hospital, bureau, payer, operator or credit_feed), or `revoke`")
     try:
         issuer = client_issuer(issuer_key_file)
         if issuer is None:
@@ -97,11 +97,14 @@ def revoke(
     data_dir: Annotated[Path, typer.Option(help="the local run's data directory")] = DEFAULT_DATA_DIR,
 ) -> None:
     """Put a token (or a subject's tokens) on the revocation list every service watches."""
+    from onestop.common.logging import configure_logging
     from onestop.common.nats import connect
     from onestop.common.revocation import revoke as put_revocation
 
     if (jti is None) == (subject is None):
         _fail("name a token id (JTI) or --subject, not both")
+
+    configure_logging("ERROR", "cli")  # the client's own "disconnected" on close is not news to an operator
 
     async def work() -> str:
         nc = await connect(_nats_url(nats_url, data_dir), name="onestop-token-revoke")

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from onestop.contracts.enums import CreditReason
 from onestop.contracts.events.base import EventPayload, region_tokens
 
 
@@ -59,18 +60,21 @@ class PersonStatusChanged(EventPayload):
 
 
 class CreditChanged(EventPayload):
-    """The credit feed (诚信黑名单) that 司法/金融/征信 subscribers follow (004 二(四))."""
+    """The credit feed (诚信黑名单) that 司法/金融/征信 subscribers follow (004 二(四)): a person blacklisted
+    for malicious default, or lifted. Suspected and dismissed cases stay inside identity, as do the operator's
+    own words: the feed carries codes, the deciding region and the reach. v2: v1 also carried `suspected` and
+    `dismissed`, the free-text reason and the operator's subject. A subscriber resolves `person_id` to the ID
+    number and name with a `credit_feed` token at GET /v1/credit-feed/{case_id}/person (audited)."""
 
     owner, entity, verb = "identity", "credit", "changed"
-    type: Literal["identity.credit.changed.v1"] = "identity.credit.changed.v1"
+    type: Literal["identity.credit.changed.v2"] = "identity.credit.changed.v2"
     person_id: str
-    region_code: str
+    region_code: str = Field(description="the region whose operator or bureau decided (the case's region)")
     case_id: str
-    state: Literal["suspected", "blacklisted", "lifted", "dismissed"]
-    scope_region_code: str
+    state: Literal["blacklisted", "lifted"]
+    reason_code: CreditReason
+    scope_region_code: str = Field(description="where the blacklisting reaches (the region's blacklist_scope)")
     blocks_direct_settlement: bool
-    reason: str
-    decided_by: str
     changed_at: datetime
 
     def routing(self) -> list[str]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 
 from onestop.common.auth import CurrentPrincipal, Principal
-from onestop.common.ratelimit import RateLimited, limiter_of
+from onestop.common.ratelimit import RateLimited
 from onestop.common.service_app import Runtime
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.persons.service import EligibilityQuery, eligibility
@@ -47,13 +47,9 @@ async def _answer(runtime: Runtime, principal: Principal, body: EligibilityReque
 
 async def fast_eligibility(runtime: Runtime, principal: Principal, body: bytes) -> bytes:
     """The same answer from the fast lane (onestop.common.fast_lane): the hot path of every admission
-    window. A body the model refuses raises ValidationError, and the route above answers the 422 (and counts
-    the request against the token's rate limit); a valid one is counted here."""
-    request = EligibilityRequest.model_validate_json(body)
-    limiter = limiter_of(runtime.extras)
-    if limiter is not None:  # the route's RateLimited dependency, which this lane does not pass through
-        limiter.check(principal)
-    return await _answer(runtime, principal, request)
+    window. A body the model refuses raises ValidationError, and the route above answers the 422. The lane
+    applies the token's rate limit, as the router's RateLimited dependency does for the route."""
+    return await _answer(runtime, principal, EligibilityRequest.model_validate_json(body))
 
 
 FAST_ROUTES = {("POST", "/v1/eligibility"): fast_eligibility}

@@ -1,7 +1,8 @@
 """Use cases of the credit blacklist (诚信黑名单): open a case, decide it after the household visit, lift it.
 
-Every transition is kept (credit_case_event) and published as `identity.credit.changed` — the credit
-feed 司法/金融/征信 follow (004 二(四)).
+Every transition is kept (credit_case_event); a blacklisting and a lift are published as
+`identity.credit.changed.v2` — the credit feed 司法/金融/征信 follow (004 二(四)) — with a reason code,
+never the operator's words. A feed subscriber resolves the person through `resolve_for_feed` (audited).
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from onestop.common.auth import Principal, require_role
 from onestop.common.clock import now, today
 from onestop.common.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from onestop.common.service_app import Runtime
-from onestop.contracts.enums import Role
+from onestop.contracts.enums import CreditReason, Role
 from onestop.contracts.events.identity import CreditChanged
 from onestop.contracts.events.ledger import RepaymentOverdue
 from onestop.contracts.regions import scope_region
 from onestop.identity.domain import id_number as idn
 from onestop.identity.domain.pii import PiiCipher
 from onestop.identity.rules_client import RuleBook
-from onestop.identity.store import credit, persons
+from onestop.identity.store import audit, credit, persons
 
 log = structlog.get_logger("onestop.identity.credit")
 
@@ -44,14 +45,20 @@ async def _scope(runtime: Runtime, region_code: str) -> tuple[str, bool]:
 
 
 async def _transition(runtime: Runtime, session: AsyncSession, case: dict[str, Any], state: State, reason: str,
-                      actor: str, scope: tuple[str, bool], household_visit_on: date | None = None) -> None:
+                      actor: str, scope: tuple[str, bool], household_visit_on: date | None = None,
+                      reason_code: CreditReason | None = None) -> None:
     await credit.set_state(session, case["case_id"], state)
     await credit.add_event(session, case_id=case["case_id"], state=state, reason=reason, actor=actor,
-                           household_visit_on=household_visit_on)
-    await runtime.outbox.add(session, CreditChanged(
-        person_id=case["person_id"], region_code=case["region_code"], case_id=case["case_id"], state=state,
-        scope_region_code=scope[0], blocks_direct_settlement=scope[1] and state == "blacklisted", reason=reason,
-        decided_by=actor, changed_at=now()))
+                           household_visit_on=household_visit_on,
+                           reason_code=reason_code.value if reason_code else None)
+    if state in ("blacklisted", "lifted"):
+        # Only decisions go to the feed (004 二(四): 司法、金融、征信 are told of malicious defaulters), with a
+        # code and the deciding region; a suspicion, a dismissal and the operator's words stay in identity.
+        assert reason_code is not None
+        await runtime.outbox.add(session, CreditChanged(
+            person_id=case["person_id"], region_code=case["region_code"], case_id=case["case_id"], state=state,
+            reason_code=reason_code, scope_region_code=scope[0],
+            blocks_direct_settlement=scope[1] and state == "blacklisted", changed_at=now()))
 
 
 async def _open(runtime: Runtime, session: AsyncSession, *, person_id: str, region_code: str, origin: str,
@@ -77,7 +84,8 @@ async def read(session: AsyncSession, case_id: str) -> dict[str, Any]:
         "case_id": case["case_id"], "person_id": case["person_id"], "region_code": case["region_code"],
         "state": case["state"], "origin": case["origin"], "plan_id": case["plan_id"],
         "opened_at": case["opened_at"].isoformat(),
-        "history": [{"state": h["state"], "reason": h["reason"], "actor": h["actor"], "at": h["at"].isoformat(),
+        "history": [{"state": h["state"], "reason": h["reason"], "reason_code": h["reason_code"], "actor": h["actor"],
+                     "at": h["at"].isoformat(),
                      "household_visit_on": h["household_visit_on"].isoformat() if h["household_visit_on"] else None}
                     for h in history],
     }
@@ -93,7 +101,7 @@ async def open_by_operator(runtime: Runtime, principal: Principal, session: Asyn
                            region_code: str, reason: str) -> tuple[int, dict[str, Any]]:
     """An operator reports a suspected malicious default for a person given by ID number."""
     try:
-        number = idn.normalize(id_number)
+        number = idn.normalize(id_number, today=today())
         idn.check_region_code(region_code)
     except idn.InvalidIdNumber as exc:
         raise InvalidInput(f"invalid {exc.field}", errors=[field_error(exc.field, exc.reason)]) from None
@@ -128,7 +136,8 @@ async def open_from_overdue(runtime: Runtime, session: AsyncSession, event: Repa
 
 async def decide_case(runtime: Runtime, principal: Principal, session: AsyncSession, case_id: str, *,
                       decision: Literal["blacklist", "dismiss"], reason: str,
-                      household_visit_on: date | None) -> tuple[int, dict[str, Any]]:
+                      household_visit_on: date | None,
+                      reason_code: CreditReason = CreditReason.malicious_default) -> tuple[int, dict[str, Any]]:
     """Blacklist or dismiss a suspected case after the household visit (000 §3.3)."""
     case = await _case(session, case_id)
     _check_operator(principal, case["region_code"])
@@ -142,19 +151,20 @@ async def decide_case(runtime: Runtime, principal: Principal, session: AsyncSess
                            errors=[field_error("household_visit_on", "date is in the future")])
     scope = await _scope(runtime, case["region_code"])
     state: State = "blacklisted" if decision == "blacklist" else "dismissed"
-    await _transition(runtime, session, case, state, reason, principal.subject, scope, household_visit_on)
+    await _transition(runtime, session, case, state, reason, principal.subject, scope, household_visit_on,
+                      reason_code if state == "blacklisted" else None)
     return 200, await read(session, case_id)
 
 
 async def lift_case(runtime: Runtime, principal: Principal, session: AsyncSession, case_id: str, *,
-                    reason: str) -> tuple[int, dict[str, Any]]:
+                    reason: str, reason_code: CreditReason = CreditReason.other) -> tuple[int, dict[str, Any]]:
     """Lift a blacklisting (e.g. after repayment)."""
     case = await _case(session, case_id)
     _check_operator(principal, case["region_code"])
     if case["state"] != "blacklisted":
         raise Conflict(f"the case is {case['state']}; only a blacklisting can be lifted")
     scope = await _scope(runtime, case["region_code"])
-    await _transition(runtime, session, case, "lifted", reason, principal.subject, scope)
+    await _transition(runtime, session, case, "lifted", reason, principal.subject, scope, reason_code=reason_code)
     return 200, await read(session, case_id)
 
 
@@ -176,3 +186,34 @@ async def get_case(runtime: Runtime, principal: Principal, case_id: str) -> dict
         case = await _case(session, case_id)
         _check_operator(principal, case["region_code"])
         return await read(session, case["case_id"])
+
+
+FEED_ENDPOINT = "GET /v1/credit-feed/{case_id}/person"
+
+
+async def resolve_for_feed(runtime: Runtime, principal: Principal, case_id: str) -> dict[str, Any]:
+    """The ID number and name a feed entry (a blacklisting or a lift) names, for a `credit_feed` token of a
+    region the case lies in; every resolution is audited. Cases never in the feed (suspected, dismissed) are 404."""
+    require_role(principal, Role.credit_feed)
+    try:
+        case_id = str(uuid.UUID(case_id))
+    except ValueError:
+        raise NotFound("no such credit-feed entry") from None
+    cipher: PiiCipher = runtime.extras["pii"]
+    async with runtime.db.transaction() as session:
+        case = await credit.get(session, case_id)
+        if case is None or case["state"] not in ("blacklisted", "lifted"):
+            raise NotFound("no such credit-feed entry")
+        if not principal.can_see_region(case["region_code"]):
+            raise Forbidden("this entry belongs to another region's feed")
+        person_id = str(case["person_id"])
+        person = await persons.get(session, person_id)
+        profiles = await persons.profiles(session, person_id)
+        await audit.record(session, principal, person_id=person_id, endpoint=FEED_ENDPOINT, detail=f"case {case_id}")
+    current = next((pr for pr in profiles if pr["superseded_at"] is None), None)
+    assert person is not None  # a case is only opened for a stored person
+    return {
+        "case_id": case_id, "person_id": person_id, "state": case["state"], "region_code": case["region_code"],
+        "id_number": cipher.decrypt(person["id_cipher"]),
+        "name": cipher.decrypt(current["name_cipher"]) if current and current["name_cipher"] else None,
+    }

@@ -180,8 +180,8 @@ def plan(known: KnownPerson | None, incoming: Incoming, scope: str | None = None
             out.superseded_statuses.append(old.id)  # type: ignore[arg-type]
             out.changes.append(Change(s.category, s.valid_from, s.valid_to, _kind(old, s), s.region_code))
     have_e = {e.key(): e for e in known.enrolments} if known else {}
-    for key, e in incoming.enrolments.items():
-        old_e = have_e.get(key)
+    for e_key, e in incoming.enrolments.items():
+        old_e = have_e.get(e_key)
         if old_e is None:
             out.new_enrolments.append(e)
             out.changes.append(Change("insured", e.valid_from, e.valid_to, "added", e.region_code))

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from operator import mul
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 Sex = Literal["male", "female"]
 
@@ -37,7 +36,6 @@ _RE_REGION = re.compile(r"^[0-9]{6}$")
 # Spaces a clerk or an IME leaves inside a number (NFKC has already turned U+3000 into a plain space).
 _SPACES = re.compile(r"\s+")
 _EARLIEST = date(1900, 1, 1)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class InvalidIdNumber(ValueError):
@@ -62,11 +60,6 @@ class IdNumber:
     def __repr__(self) -> str:
         # Keep the number out of reprs, which end up in logs and tracebacks.
         return f"IdNumber({mask(self.number)!r})"
-
-
-def today_shanghai() -> date:
-    """Today's date in Asia/Shanghai (DESIGN §5: every date without a zone is Shanghai time)."""
-    return datetime.now(SHANGHAI).date()
 
 
 def check_digit(first17: str) -> str:
@@ -125,12 +118,12 @@ def clean(raw: str) -> str:
     return _SPACES.sub("", unicodedata.normalize("NFKC", raw)).upper()
 
 
-def normalize(raw: str, *, today: date | None = None, field: str = "id_number") -> str:
+def normalize(raw: str, *, today: date, field: str = "id_number") -> str:
     """Validate an ID number and return its 18-character form (15-digit legacy numbers converted)."""
     return parse(raw, today=today, field=field).number
 
 
-def parse(raw: str, *, today: date | None = None, field: str = "id_number") -> IdNumber:
+def parse(raw: str, *, today: date, field: str = "id_number") -> IdNumber:
     """Validate an ID number fully and return it with birth date, sex and region."""
     if not isinstance(raw, str):
         raise InvalidIdNumber(field, "ID number must be text")
@@ -151,13 +144,13 @@ def parse(raw: str, *, today: date | None = None, field: str = "id_number") -> I
     if not is_plausible_region(region):
         raise InvalidIdNumber(field, "the region in the ID number is not a valid administrative division")
     try:
-        born = _birth(text, today or today_shanghai())
+        born = _birth(text, today)  # the caller's today: a birth date after it is refused
     except InvalidIdNumber as exc:
         raise InvalidIdNumber(field, exc.reason) from None
     return IdNumber(number=text, birth_date=born, sex=sex_of(text), region_code=region)
 
 
-def is_valid(raw: str, *, today: date | None = None) -> bool:
+def is_valid(raw: str, *, today: date) -> bool:
     """True if `raw` is a valid 18-character or 15-digit legacy ID number."""
     try:
         parse(raw, today=today)

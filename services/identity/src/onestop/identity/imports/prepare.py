@@ -12,6 +12,7 @@ from onestop.contracts.regions import region_within
 from onestop.identity.domain import registers as reg
 from onestop.identity.domain.changes import EnrolmentFact, Incoming, StatusFact
 from onestop.identity.domain.pii import PiiCipher
+from onestop.identity.imports import files
 
 # Names are compared through a keyed hash, never decrypted for it; the prefix keeps it apart from ID tags.
 _NAME_TAG = "NAME\x00"
@@ -48,7 +49,7 @@ class Batch:
 class BatchPreparer:
     """Reads the register in batches; each call to `next_batch` runs in a worker thread."""
 
-    def __init__(self, reader: reg.RegisterReader, cipher: PiiCipher, *, source: str, scope: str | None,
+    def __init__(self, reader: files.RegisterReader, cipher: PiiCipher, *, source: str, scope: str | None,
                  size: int) -> None:
         self._rows: Iterator[reg.RegisterRow | reg.RowError] = iter(reader)
         self._cipher, self._source, self._scope, self._size = cipher, source, scope, size

@@ -9,7 +9,7 @@ from onestop.common.auth import Principal, require_role
 from onestop.common.errors import Forbidden, InvalidInput, NotFound, field_error
 from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Role
-from onestop.identity.domain import registers as reg
+from onestop.identity.imports import files
 from onestop.identity.imports.service import INLINE_REJECTIONS, SOURCES, answer
 from onestop.identity.store import audit
 from onestop.identity.store import imports as runs
@@ -58,4 +58,4 @@ async def report(runtime: Runtime, principal: Principal, import_id: str) -> str:
         errors = await runs.rejections(session, run["import_id"])
         await audit.record(session, principal, person_id=None, endpoint="GET /v1/imports/{import_id}/report.csv",
                            detail=f"import {run['import_id']}")
-    return reg.report_csv(errors, excel=True)
+    return files.report_csv(errors, excel=True)

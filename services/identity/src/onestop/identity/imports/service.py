@@ -16,13 +16,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.auth import Principal
-from onestop.common.clock import now
+from onestop.common.clock import now, today
 from onestop.common.errors import InvalidInput, Unavailable, field_error
 from onestop.common.service_app import Runtime
 from onestop.contracts.events.base import region_tokens
 from onestop.contracts.events.identity import ImportCompleted
 from onestop.identity.domain import registers as reg
 from onestop.identity.domain.changes import KnownPerson, plan
+from onestop.identity.imports import files
 from onestop.identity.imports.prepare import Batch, BatchPreparer, PersonRows
 from onestop.identity.store import imports as runs
 from onestop.identity.store import outbox_bulk
@@ -82,9 +83,9 @@ class Importer:
         self.inline: list[reg.RowError] = []
         self.committed_rows = 0  # file rows (accepted and rejected) of the batches committed so far
 
-    def _open(self) -> reg.RegisterReader:
+    def _open(self) -> files.RegisterReader:
         try:
-            return reg.open_register(self.request.path, filename=self.request.filename)
+            return files.open_register(self.request.path, filename=self.request.filename, today=today())
         except reg.RegisterFormatError as exc:
             raise InvalidInput(f"the file cannot be imported: {exc.reason}",
                                errors=[field_error(exc.field, exc.reason)]) from None
@@ -104,6 +105,7 @@ class Importer:
             # import lock is the relays' hold_lock, see OutboxRelay._held), then publishes their events.
             try:
                 await self._write_all(preparer)
+                completed = await self._complete(session, reader)
             except (Exception, asyncio.CancelledError) as exc:
                 # shielded: a cancelled request (server stopping) still records why the run ended
                 await asyncio.shield(self._fail(exc))
@@ -113,7 +115,7 @@ class Importer:
                 raise
         finally:
             reader.close()
-        return 201, await self._complete(session, reader)
+        return 201, completed
 
     async def _fail(self, exc: BaseException) -> None:
         """Mark the run failed with where and why (the class only: a message may carry a cell's value).
@@ -202,7 +204,7 @@ class Importer:
                                     rejected_rows=len({e.row for e in batch.errors}), changed=len(writes.events))
         self.committed_rows += batch.rows
 
-    async def _complete(self, session: AsyncSession, reader: reg.RegisterReader) -> dict[str, Any]:
+    async def _complete(self, session: AsyncSession, reader: files.RegisterReader) -> dict[str, Any]:
         region = self.request.region_code or common_region(self.regions)
         at = now()
         run = await runs.complete(session, self.import_id, region_code=region, file_kind=reader.kind,

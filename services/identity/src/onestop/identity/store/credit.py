@@ -48,13 +48,13 @@ async def set_state(session: AsyncSession, case_id: str, state: str) -> None:
 
 
 async def add_event(session: AsyncSession, *, case_id: str, state: str, reason: str, actor: str,
-                    household_visit_on: date | None = None) -> None:
+                    household_visit_on: date | None = None, reason_code: str | None = None) -> None:
     await session.execute(ev.insert().values(case_id=case_id, state=state, reason=reason, actor=actor,
-                                             household_visit_on=household_visit_on))
+                                             household_visit_on=household_visit_on, reason_code=reason_code))
 
 
 async def history(session: AsyncSession, case_id: str) -> list[dict[str, Any]]:
-    q = select(ev.c.state, ev.c.reason, ev.c.actor, ev.c.household_visit_on, ev.c.at).where(
+    q = select(ev.c.state, ev.c.reason, ev.c.reason_code, ev.c.actor, ev.c.household_visit_on, ev.c.at).where(
         ev.c.case_id == case_id).order_by(ev.c.id)
     return [dict(r._mapping) for r in await session.execute(q)]
 

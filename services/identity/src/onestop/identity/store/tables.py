@@ -154,7 +154,8 @@ credit_case_event = Table(
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("case_id", UUID(as_uuid=False), nullable=False, index=True),
     Column("state", String(16), nullable=False),
-    Column("reason", Text, nullable=False),
+    Column("reason", Text, nullable=False),  # the operator's words: internal, never in the credit feed
+    Column("reason_code", String(32), nullable=True),  # what the feed says (contracts.enums.CreditReason)
     Column("actor", String(255), nullable=False),
     Column("household_visit_on", Date, nullable=True),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -29,21 +29,30 @@ class HospitalRead(BaseModel):
     level: str
     public: bool
     region_code: str
+    valid_from: date | None = Field(None, description="the hospital's own start (absent: the policy's)")
+    valid_to: date | None = Field(None, description="its last day (absent: open-ended)")
+    illustrative: bool | None = Field(None, description="true: its code or dates are not stated by a seed")
 
 
-@router.get("/hospitals", response_model=list[HospitalRead], responses=NEXT_HEADERS,
-            summary="The region's designated hospitals, by hospital code",
-            description="A bare array, as DESIGN §9.1 pins it: the whole list, unless `limit` is given; then "
+@router.get("/hospitals", response_model=list[HospitalRead], response_model_exclude_none=True,
+            responses=NEXT_HEADERS, summary="The region's designated hospitals, by hospital code",
+            description="With `date`: the hospitals in force on that day (what admission checks against). "
+                        "Without: today's, and those whose own `valid_from` is later, with their dates "
+                        "(启东's pilot hospitals: 人民医院 from the second quarter of 2020, 中医院 the third). "
+                        "A bare array, as DESIGN §9.1 pins it: the whole list, unless `limit` is given; then "
                         "the next page's cursor is in the `Next-Cursor` header (and `Link: <…>; rel=\"next\"`).")
 async def list_hospitals(region_code: Region, policies: PoliciesDep, _p: CurrentPrincipal, request: Request,
                          response: Response, page: OptionalPageDep,
                          on: Annotated[date | None, Query(alias="date")] = None) -> Any:
     try:
-        hospitals = policies.registry.hospitals(region_code, on)
+        hospitals = (policies.registry.hospitals(region_code, on) if on is not None
+                     else policies.registry.hospitals(region_code, today(), upcoming=True))
     except NoPolicyInForce:
         raise NoPolicy.of(region_code, on or today()) from None
     listed = sorted((HospitalRead(hospital_code=h.hospital_code, name=h.name, level=h.level.value, public=h.public,
-                                  region_code=h.region_code) for h in hospitals), key=lambda h: h.hospital_code)
+                                  region_code=h.region_code, valid_from=h.valid_from, valid_to=h.valid_to,
+                                  illustrative=h.illustrative or None) for h in hospitals),
+                    key=lambda h: h.hospital_code)
     items, next_cursor = page.slice(listed, lambda h: (h.hospital_code,), (str,))
     set_next_headers(request, response, next_cursor)
     return items

@@ -12,6 +12,7 @@ from typing import Any
 
 from onestop.contracts.enums import HospitalLevel, Insurance, StayKind
 from onestop.contracts.quote import Person, Stay
+from onestop.rules.domain.conditions import Predicate
 from onestop.rules.domain.policy import Conditions
 
 OTHER_FUND = "999997"  # 其他: no national fund of its own (charity, commercial insurance, …)
@@ -63,6 +64,7 @@ class ResolvedPayer:
     _kinds: frozenset | None = None
     _ins: frozenset | None = None
     _base_scope: dict | None = None  # insurance → does this payer's base start from the in-scope amount
+    _match: Predicate | None = None  # household, chronic, population, match (conditions.when_predicate)
 
     @classmethod
     def make(cls, **kw: Any) -> ResolvedPayer:
@@ -110,7 +112,7 @@ class ResolvedPayer:
         """Whether `applies_to` can say no (else the payer applies wherever `applies_at` says so)."""
         c = self.conditions
         return bool(self._cats is not None or self._classes is not None or c.labour is not None
-                    or c.confirmed_unable_to_pay is not None or c.disease_codes)
+                    or c.confirmed_unable_to_pay is not None or c.disease_codes or self._match is not None)
 
     def applies_to(self, person: Person, stay: Stay) -> bool:
         """The conditions on the person and the stay beyond `applies_at`."""
@@ -127,4 +129,5 @@ class ResolvedPayer:
         if c.disease_codes and not (stay.disease_code and any(
                 stay.disease_code.startswith(p) for p in c.disease_codes)):
             return False
-        return True
+        m = self._match
+        return m is None or m(person, stay)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 from math import gcd
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any
 
 from onestop.contracts.enums import Disability, HospitalLevel, Insurance, StayKind
-from onestop.contracts.quote import Accumulators, Person
+from onestop.contracts.quote import Accumulators, Person, Stay
 from onestop.rules.domain.calculators import ONE, pct, yuan
+from onestop.rules.domain.conditions import TiltChooser
 from onestop.rules.domain.payer import ResolvedPayer
+from onestop.rules.domain.steps import Step, TierVariant, Tilted, Turn, Variant, _step
 from onestop.rules.domain.tilts import Tilts, deductible_tilts, tilt_ratio
 
 LEVEL_ZH = {
@@ -34,65 +36,6 @@ TILT_ZH = {
 _INPATIENT = StayKind.inpatient
 # the policy line of each deductible tilt, in Tilted's order
 _DED_LINES = (None, "tilts.repeat_stay_waiver_payers", "tilts.disability_waiver", "tilts.deductible_factor")
-V = TypeVar("V")
-
-class Step(NamedTuple):
-    """What one payer step came to; money in fen."""
-
-    amount: int
-    base: int
-    deductible: int
-    ratio: Decimal | None
-    cap: int | None
-    cap_left: int | None
-    borne: int  # the deductible the person bore in this step (accumulators' deductible_paid)
-    counted: int  # the in-scope self-pay counted into cumulative_self_pay (tiers)
-    grants: int  # one-off grants used
-    lines: tuple[str, ...]  # the policy lines that applied
-    text: str  # the sentence; "" when unexplained
-
-
-class Turn(NamedTuple):
-    """What a quote tells every payer step beyond the bill and the accumulators."""
-
-    tilted: bool  # the tilts cover the person
-    carried: dict[str, int]  # per payer, the per-stay deductible the stay's earlier parts bore (中途结算)
-    counted: int  # 1 when the accumulators' stays already count this stay (a later part in its admission year)
-
-
-NO_CARRY: dict[str, int] = {}
-WHOLE = Turn(False, NO_CARRY, 0)
-
-
-class Variant(NamedTuple):
-    """A deductible_ratio_cap row as one tilt leaves it: deductible, ratio (and as ints), lines, and the
-    sentence after the deductible."""
-
-    deductible: int
-    ratio: Decimal
-    num: int
-    den: int
-    lines: tuple[str, ...]
-    after: str
-
-
-class TierVariant(NamedTuple):
-    """A tiers payer as one tilt leaves it: threshold, first ratio, (upto, num, den) segments, lines, sentence."""
-
-    threshold: int
-    first: Decimal | None
-    segs: tuple[tuple[int | None, int, int], ...]
-    lines: tuple[str, ...]
-    mid: str
-
-
-class Tilted(NamedTuple, Generic[V]):
-    """A payer's variants for a tilted person, by the deductible tilt that applies (None: cannot apply)."""
-
-    plain: V  # no deductible tilt: only the ratio tilts
-    repeat_stay: V | None
-    disability: V | None
-    halved: V | None
 
 
 def _tilt_note(lines: tuple[str, ...]) -> str:
@@ -157,7 +100,7 @@ class _Nothing(PayerPlan):
 
     def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
-        return Step(0, base, 0, None, None, None, 0, 0, 0, self.lines, self.text if explain else "")
+        return _step(Step, (0, base, 0, None, None, None, 0, 0, 0, self.lines, self.text if explain else ""))
 
 
 class _DeductibleRatio(PayerPlan):
@@ -226,7 +169,7 @@ class _DeductibleRatio(PayerPlan):
         if explain:
             text = (f"{self.head}{yuan(base)}，扣除{label}{yuan(ded)}{v.after}{yuan(amount)}"
                     f"{self._cap_note(amount, left)}。")
-        return Step(amount, base, ded, v.ratio, self.cap, left, min(ded, base), 0, 0, v.lines, text)
+        return _step(Step, (amount, base, ded, v.ratio, self.cap, left, min(ded, base), 0, 0, v.lines, text))
 
 
 class _Tiers(_DeductibleRatio):
@@ -289,7 +232,7 @@ class _Tiers(_DeductibleRatio):
         if explain:
             text = (f"{self.head}{yuan(cum)}，本次合规自付{yuan(base)}{v.mid}{yuan(amount)}"
                     f"{self._cap_note(amount, left)}。")
-        return Step(amount, base, threshold, v.first, self.cap, left, borne, base, 0, v.lines, text)
+        return _step(Step, (amount, base, threshold, v.first, self.cap, left, borne, base, 0, v.lines, text))
 
 
 class _RatioCap(PayerPlan):
@@ -327,8 +270,8 @@ class _RatioCap(PayerPlan):
         if explain:
             cut = f"，扣除{label}{yuan(ded)}" if self.borne else ""
             text = f"{self.head}{yuan(base)}{cut}{self.mid}{yuan(amount)}{self._cap_note(amount, left)}。"
-        return Step(amount, base, ded, self.ratio, self.cap, left, min(ded, base) if self.borne else 0, 0, 0,
-                    self.lines, text)
+        return _step(Step, (amount, base, ded, self.ratio, self.cap, left, min(ded, base) if self.borne else 0,
+                            0, 0, self.lines, text))
 
 
 class _GapFill(PayerPlan):
@@ -355,7 +298,7 @@ class _GapFill(PayerPlan):
         if explain:
             text = (f"{self.head}{yuan(total)}，实际报销比例补足到{pct(self.ratio)}，个人只需支付{yuan(target)}，"
                     f"本基金补足{yuan(amount)}{self._cap_note(amount, left)}。")
-        return Step(amount, rem, 0, self.ratio, self.cap, left, 0, 0, 0, self.lines, text)
+        return _step(Step, (amount, rem, 0, self.ratio, self.cap, left, 0, 0, 0, self.lines, text))
 
 
 class _Grant(PayerPlan):
@@ -373,10 +316,12 @@ class _Grant(PayerPlan):
     def step(self, base: int, rem: int, total: int, person: Person, acc: Accumulators, turn: Turn,
              explain: bool) -> Step:
         if acc.grants_used.get(self.id, 0) >= self.per_year:
-            return Step(0, rem, 0, None, self.amount, 0, 0, 0, 0, self.lines, self.used_text if explain else "")
+            return _step(Step, (0, rem, 0, None, self.amount, 0, 0, 0, 0, self.lines,
+                                self.used_text if explain else ""))
         paid = min(self.amount, rem)
         text = f"{self.head}{yuan(paid)}。" if explain else ""
-        return Step(paid, rem, 0, None, self.amount, self.amount, 0, 0, 1 if paid > 0 else 0, self.lines, text)
+        return _step(Step, (paid, rem, 0, None, self.amount, self.amount, 0, 0, 1 if paid > 0 else 0,
+                            self.lines, text))
 
 
 def payer_plan(p: ResolvedPayer, ins: Insurance, kind: StayKind, level: HospitalLevel,
@@ -420,10 +365,10 @@ class LevelPlan:
 class Plans:
     """A resolved policy's plans, by (insurance, stay kind, hospital level)."""
 
-    __slots__ = ("levels", "tilt_population", "default_copay")
+    __slots__ = ("levels", "tilt_population", "default_copay", "chooser")
 
     def __init__(self, payers: tuple[ResolvedPayer, ...], package: ResolvedPayer | None, tilts: Tilts | None,
-                 default_copay: Decimal) -> None:
+                 default_copay: Decimal, chooser: TiltChooser | None = None) -> None:
         self.levels: dict[tuple[Insurance, StayKind, HospitalLevel], LevelPlan] = {}
         for ins in Insurance:
             for kind in StayKind:
@@ -432,11 +377,15 @@ class Plans:
                                  if p.applies_at(ins, kind, level))
                     pkg = package if package is not None and package.applies_at(ins, kind, level) else None
                     self.levels[ins, kind, level] = LevelPlan(here, pkg)
-        self.tilt_population: frozenset | None = frozenset(tilts.population) if tilts is not None else None
+        self.chooser = chooser  # the tilts name populations (conditions.tilt_chooser), else by categories
+        self.tilt_population: frozenset | None = (
+            frozenset(tilts.population) if tilts is not None and chooser is None else None)
         self.default_copay: tuple[int, int] | None = default_copay.as_integer_ratio() if default_copay else None
 
-    def tilted(self, person: Person) -> bool:
-        """Whether the tilts cover the person (tilts.Tilts.covers)."""
+    def tilted(self, person: Person, stay: Stay) -> str | None:
+        """The population whose tilts the person has on this stay, as the patient reads it (None: none)."""
+        if self.chooser is not None:
+            return self.chooser(person, stay)
         pop = self.tilt_population
-        return pop is not None and not pop.isdisjoint(person.categories)
+        return "贫困人口" if pop is not None and not pop.isdisjoint(person.categories) else None
 

@@ -1,7 +1,7 @@
 """Policy files: their schema, annotations (seed / illustrative), periods and inheritance.
 
 A policy file is YAML (see services/rules/policies/). Numbers that drive money sit in `params`,
-`tilts`, `catalogue` and `budget` and must each say where they come from: either the seed
+`tilts`, `catalogue`, `budget` and `operations` and must each say where they come from: either the seed
 clause (`seed: "003 二(三)1"`) or `illustrative: true`, given on the value itself
 (`{value: "0.95", seed: "…"}`) or on any mapping that encloses it. A value may change over time:
 `{by_date: [{from: 2017-01-01, value: "0.80"}, {from: 2019-01-01, value: "0.85"}]}`; a payer or
@@ -22,9 +22,10 @@ from typing import Annotated, Any, Literal
 import yaml  # type: ignore[import-untyped]  # no stubs in the lock; only safe_load is used
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from onestop.contracts.enums import Category, FeeClass, HospitalLevel, Insurance, StayKind
+from onestop.contracts.enums import Category, FeeClass, HospitalLevel, Household, Insurance, StayKind
 from onestop.contracts.money import Yuan
 from onestop.contracts.quote import DiseaseClass
+from onestop.rules.domain.conditions import Condition, Population
 
 META_KEYS = frozenset({"seed", "illustrative", "note"})
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -115,6 +116,10 @@ class Conditions(_M):
     labour: bool | None = None
     confirmed_unable_to_pay: bool | None = None
     disease_codes: list[str] = Field(default_factory=list, description="ICD-10 prefixes")
+    household: list[Household] = Field(default_factory=list, description="person.household any of")
+    chronic: bool | None = Field(None, description="stay.chronic: an outpatient 门诊慢特病 visit")
+    population: list[str] = Field(default_factory=list, description="member of any of these `populations`")
+    match: list[Condition] = Field(default_factory=list, description="every one of {field, op, value}")
 
 
 Kind = Literal["deductible_ratio_cap", "tiers", "ratio_cap", "gap_fill", "share", "grant", "package"]
@@ -158,6 +163,8 @@ class PolicyFile(_M):
     catalogue_defaults: dict[str, Any] | None = None
     treat_first: dict[str, Any] | None = None
     tilts: dict[str, Any] | None = None
+    populations: dict[str, Population] | None = None
+    operations: dict[str, Any] | None = None  # checked by operations.Operations when resolved
     payers: list[PayerSpec] = Field(default_factory=list)
     payer_order: list[str] | None = None
 
@@ -177,28 +184,65 @@ def _covered(node: dict) -> bool:
     return bool(node.get("seed")) or node.get("illustrative") is True
 
 
+class IllustrativeStr(str):
+    """A number a seed does not state (`illustrative: true`): it stays a str for every reader, and
+    the resolved policy lists where such values are (`illustrative.illustrative_values`)."""
+
+    __slots__ = ()
+
+
+class IllustrativeInt(int):
+    """As IllustrativeStr, for a number written as a YAML integer (days, counts)."""
+
+    __slots__ = ()
+
+
+yaml.SafeDumper.add_representer(IllustrativeStr, yaml.SafeDumper.represent_str)
+yaml.SafeDumper.add_representer(IllustrativeInt, yaml.SafeDumper.represent_int)
+
+
+def _mark(node: Any) -> Any:
+    if isinstance(node, int) and not isinstance(node, bool):
+        return IllustrativeInt(node)
+    return IllustrativeStr(node) if isinstance(node, str) else node
+
+
+def _illustrative_here(node: dict, outer: bool) -> bool:
+    """The nearest annotation wins: a seed on a value inside an illustrative mapping is the seed's."""
+    if node.get("seed"):
+        return False
+    return True if node.get("illustrative") is True else outer
+
+
 def strip(node: Any, path: str, *, covered: bool, check: bool, meta: bool,
-          errors: list[str], seeds: dict[str, str]) -> Any:
+          errors: list[str], seeds: dict[str, str], illus: bool = False) -> Any:
     """Remove annotation wrappers; with `check`, every number must be covered by an annotation.
 
     `meta` also removes seed/illustrative/note keys of plain mappings (inside params and tilts).
     `errors` collects "path\\treason"; `seeds` maps paths to the seed clause that names them.
+    A checked number whose nearest annotation is `illustrative: true` comes back marked
+    (IllustrativeStr / IllustrativeInt), so merging and dating carry the mark with the value.
     """
     if isinstance(node, float):
         errors.append(f"{path}\twrite numbers as strings (\"0.80\", \"300.00\"), not floats")
         return node
     if isinstance(node, list):
         return [strip(v, f"{path}[{i}]", covered=covered, check=check, meta=meta, errors=errors,
-                      seeds=seeds) for i, v in enumerate(node)]
+                      seeds=seeds, illus=illus) for i, v in enumerate(node)]
     if not isinstance(node, dict):
-        if check and not covered and _is_number(node):
-            errors.append(f"{path}\tnumber {node!r} names no seed and is not marked illustrative: true")
+        if check and _is_number(node):
+            if not covered:
+                errors.append(f"{path}\tnumber {node!r} names no seed and is not marked illustrative: true")
+            elif illus:
+                return _mark(node)
         return node
     here = covered or _covered(node)
+    ill = _illustrative_here(node, illus)
     if node.get("seed"):
         seeds[path] = str(node["seed"])
     if "value" in node and set(node) <= META_KEYS | {"value"}:
-        return strip(node["value"], path, covered=here, check=check, meta=meta, errors=errors, seeds=seeds)
+        return strip(node["value"], path, covered=here, check=check, meta=meta, errors=errors, seeds=seeds,
+                     illus=ill)
     if "by_date" in node:
         extra = set(node) - META_KEYS - {"by_date"}
         entries = node["by_date"]
@@ -217,7 +261,7 @@ def strip(node: Any, path: str, *, covered: bool, check: bool, meta: bool,
             if e.get("seed"):
                 seeds[p] = str(e["seed"])
             v = strip(e["value"], p + ".value", covered=here or _covered(e), check=check, meta=meta,
-                      errors=errors, seeds=seeds)
+                      errors=errors, seeds=seeds, illus=_illustrative_here(e, ill))
             out.append({"from": e["from"], "value": v})
         return {"by_date": sorted(out, key=lambda e: e["from"])}
     fields: dict[str, Any] = {}
@@ -226,8 +270,21 @@ def strip(node: Any, path: str, *, covered: bool, check: bool, meta: bool,
             continue
         sub = f"{path}.{k}" if path else str(k)
         sub_check = check and k not in META_KEYS
-        fields[k] = strip(v, sub, covered=here, check=sub_check, meta=meta, errors=errors, seeds=seeds)
+        fields[k] = strip(v, sub, covered=here, check=sub_check, meta=meta, errors=errors, seeds=seeds,
+                          illus=ill)
     return fields
+
+
+def _as_date(v: Any) -> date | None:
+    """A date as YAML gives it, or quoted ("2021-01-01", as an API-added hospital is written back)."""
+    if isinstance(v, date):
+        return v
+    if isinstance(v, str):
+        try:
+            return date.fromisoformat(v)
+        except ValueError:
+            return None  # the schema check names the field
+    return None
 
 
 def breakpoints(node: Any, acc: set[date] | None = None) -> set[date]:
@@ -237,8 +294,10 @@ def breakpoints(node: Any, acc: set[date] | None = None) -> set[date]:
         if "by_date" in node and isinstance(node["by_date"], list):
             acc.update(e["from"] for e in node["by_date"])
         for k, v in node.items():
-            if k in ("valid_from", "valid_to") and isinstance(v, date):
-                acc.add(v)
+            if k in ("valid_from", "valid_to"):
+                d = _as_date(v)
+                if d is not None:
+                    acc.add(d)
             else:
                 breakpoints(v, acc)
     elif isinstance(node, list):
@@ -296,7 +355,7 @@ def parse_policy_text(filename: str, text: str) -> tuple[ParsedPolicy | None, li
     errs: list[str] = []
     seeds: dict[str, str] = {}
     doc: dict[str, Any] = {}
-    checked = {"payers", "tilts", "catalogue", "catalogue_defaults"}
+    checked = {"payers", "tilts", "catalogue", "catalogue_defaults", "operations"}
     for key, value in raw.items():
         if key in checked:
             doc[key] = _strip_part(key, value, errs, seeds)
@@ -330,7 +389,8 @@ def _strip_part(key: str, value: Any, errs: list[str], seeds: dict[str, str]) ->
                 sub = f"payers[{i}].{k}"
                 if k in ("params", "by_insurance", "budget"):
                     cov = _covered(p) if k == "budget" else False
-                    q[k] = strip(v, sub, covered=cov, check=True, meta=True, errors=errs, seeds=seeds)
+                    ill = _illustrative_here(p, False) if k == "budget" else False
+                    q[k] = strip(v, sub, covered=cov, check=True, meta=True, errors=errs, seeds=seeds, illus=ill)
                 else:
                     q[k] = strip(v, sub, covered=True, check=False, meta=False, errors=errs, seeds=seeds)
             out.append(q)
@@ -383,7 +443,7 @@ def merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
             items = {e[key]: e for e in parent.get(k, [])}
             items.update({e[key]: e for e in v})
             out[k] = list(items.values())
-        elif k in ("tilts", "catalogue_defaults") and v is not None:
+        elif k in ("tilts", "catalogue_defaults", "populations", "operations") and v is not None:
             out[k] = _deep_merge(parent.get(k) or {}, v)
         else:
             out[k] = v

@@ -177,15 +177,23 @@ class PolicyRegistry:
             return hit
         raise NoPolicyInForce(region_code, on_date)
 
-    def hospitals(self, region_code: str, on_date: date | None = None) -> list[Hospital]:
-        """Designated hospitals of the region (inherited ones included); by default the latest version."""
+    def hospitals(self, region_code: str, on_date: date | None = None, *, upcoming: bool = False
+                  ) -> list[Hospital]:
+        """Designated hospitals of the region (inherited ones included) in force on `on_date`. With
+        `upcoming`, also those whose own start is later (启东's pilot hospitals start in the second and
+        third quarter), each with its dates, but not those already ended. No date: the latest version's
+        start, upcoming ones included."""
         if on_date is None:
+            upcoming = True
             vs = self.versions.get(region_code) or next(
                 (self.versions[c] for c in _candidates(region_code) if c in self.versions), ())
             if not vs:
                 raise NoPolicyInForce(region_code, date.max)
             on_date = max(v.file.valid_from for v in vs)
-        return list(self.resolve(region_code, on_date).hospitals)
+        rp = self.resolve(region_code, on_date)
+        if not upcoming:
+            return list(rp.hospitals)
+        return [h for h in rp.hospital_entries if h.valid_to is None or h.valid_to >= on_date]
 
     def catalogue(self, region_code: str, on_date: date) -> list[CatalogueEntry]:
         return list(self.resolve(region_code, on_date).catalogue_entries)

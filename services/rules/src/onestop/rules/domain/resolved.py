@@ -13,6 +13,9 @@ from onestop.contracts.enums import FeeClass, Insurance
 from onestop.contracts.quote import PolicyRef
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.rules.domain.calculators import PARAMS, Ratio
+from onestop.rules.domain.conditions import Population, TiltChooser, tilt_chooser, when_predicate
+from onestop.rules.domain.illustrative import IllustrativeIndex, illustrative_values
+from onestop.rules.domain.operations import Operations
 from onestop.rules.domain.payer import ResolvedPayer, fund_codes, in_period
 from onestop.rules.domain.plans import Plans
 from onestop.rules.domain.policy import (
@@ -44,13 +47,31 @@ class ResolvedPolicy:
     catalogue_entries: tuple[CatalogueEntry, ...]
     default_copay: Decimal
     tilts: Tilts | None
-    hospitals: tuple[Hospital, ...]
+    hospitals: tuple[Hospital, ...]  # in force on `on_date`
+    hospital_entries: tuple[Hospital, ...]  # every one listed, with its own valid_from / valid_to
     treat_first: TreatFirstRule | None
+    illustrative: IllustrativeIndex  # the values no seed states, by path (quotes list those they used)
+    operations: Operations | None  # operational data (cost alerts, repayment, claims, funds, indicators)
     plans: Plans  # the waterfall's per-(insurance, kind, level) plans, compiled here once
     seeds: dict[str, str] = field(default_factory=dict)
 
     def payer(self, payer_id: str) -> ResolvedPayer | None:
         return next((p for p in self.payers if p.id == payer_id), None)
+
+
+def _tilt_chooser(tilts: Tilts | None, populations: dict[str, Population]) -> TiltChooser | None:
+    """Whose tilts a quote applies, where the tilts name populations (None: by categories alone)."""
+    if tilts is None or not tilts.population_names():
+        return None
+    pop = tilts.population
+    if isinstance(pop, str):
+        main, main_zh = populations[pop].predicate(), populations[pop].name_zh
+    else:
+        cats = frozenset(pop)
+        main, main_zh = (lambda p, s: not cats.isdisjoint(p.categories)), "贫困人口"
+    also = [(frozenset(a.levels), populations[a.population].predicate(), populations[a.population].name_zh)
+            for a in (tilts.outpatient.also if tilts.outpatient else [])]
+    return tilt_chooser(main, main_zh, also)
 
 
 def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | None = None,
@@ -74,6 +95,13 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
             return None
 
     all_ids = {p.id for p in pf.payers}
+    populations: dict[str, Population] = pf.populations or {}
+
+    def known(names: list[str], path: str) -> None:
+        for n in names:
+            if n not in populations:
+                errors.append(PolicyError(file, path, f"no population {n!r} in populations "
+                                                      f"(defined: {', '.join(sorted(populations)) or 'none'})"))
     payers: list[ResolvedPayer] = []
     package: ResolvedPayer | None = None
     for i, p in enumerate(pf.payers):
@@ -96,8 +124,10 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
             if r not in all_ids or r == p.id:
                 errors.append(PolicyError(file, f"{at}.replaces[{j}]", f"no other payer {r!r} to replace"))
         nhsa = fund_codes(p.id, p.fund_pay_type or p.nhsa_code)
+        when = p.when or Conditions()
+        known(when.population, f"{at}.when.population")
         rp = ResolvedPayer.make(id=p.id, name=p.name or p.id, agency=p.agency or "", kind=p.kind,
-                                path=f"payers.{p.id}", conditions=p.when or Conditions(),
+                                path=f"payers.{p.id}", conditions=when, _match=when_predicate(when, populations),
                                 replaces=frozenset(p.replaces or ()), params=params, nhsa=nhsa,
                                 seed=p.seed)
         if p.kind == "package":
@@ -115,6 +145,7 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         if tilts:
             for pid in sorted(tilts.payer_ids() - all_ids):
                 errors.append(PolicyError(file, "tilts", f"names payer {pid!r}, which this policy lacks"))
+            known(tilts.population_names(), "tilts.population")
 
     default_copay = Decimal(0)
     if pf.catalogue_defaults:
@@ -141,6 +172,13 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         tf = dict(pf.treat_first, region_code=pf.region_code)
         tf.setdefault("valid_from", pf.valid_from)
         treat_first = validate(TreatFirstRule, tf, "treat_first")
+        if treat_first is not None and treat_first.valid_from > on:
+            treat_first = None  # its own start (和田: payers from 2018, treat-first in force from 2019)
+
+    operations = validate(Operations, pf.operations, "operations") if pf.operations else None
+    for i, f in enumerate(operations.funds if operations else []):
+        if f.payer not in all_ids:
+            errors.append(PolicyError(file, f"operations.funds[{i}].payer", f"no payer {f.payer!r} in this policy"))
 
     hospitals = tuple(h for h in pf.hospitals if in_period(h.valid_from, h.valid_to, on))
     hospital_codes = [h.hospital_code for h in pf.hospitals]
@@ -155,6 +193,7 @@ def build(doc: dict[str, Any], on: date, file: str, parents: list[PolicyRef] | N
         ref=PolicyRef(id=pf.id, version=pf.version, parents=parents or []),
         payers=tuple(payers), package=package, catalogue=catalogue,
         catalogue_entries=tuple(pf.catalogue), default_copay=default_copay, tilts=tilts,
-        hospitals=hospitals, treat_first=treat_first, seeds=seeds or {},
-        plans=Plans(tuple(payers), package, tilts, default_copay),
+        hospitals=hospitals, hospital_entries=tuple(pf.hospitals), treat_first=treat_first, seeds=seeds or {},
+        illustrative=IllustrativeIndex(illustrative_values(d)), operations=operations,
+        plans=Plans(tuple(payers), package, tilts, default_copay, _tilt_chooser(tilts, populations)),
     )

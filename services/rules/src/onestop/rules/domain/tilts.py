@@ -8,16 +8,17 @@ poor disabled):
 - inpatient ratios of the listed payers + `inpatient_ratio_points` (5 points), capped at 100%;
 - outpatient at county level and below: ratio raised to `outpatient.ratio` (70% → 80%).
 Stacking: a waiver beats the halving; ratio points are added after the level's ratio is chosen.
+`population` is a list of categories or the name of one of the policy's `populations` (固阳: the
+rural poor); `outpatient.also` gives the outpatient ratio to further populations at some levels.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from onestop.contracts.enums import Category, Disability, HospitalLevel, StayKind
-from onestop.contracts.quote import Person
 from onestop.rules.domain.calculators import ONE, Ratio, mul
 
 
@@ -31,14 +32,22 @@ class DisabilityWaiver(_T):
     payers: list[str]
 
 
+class OutpatientAlso(_T):
+    """A further population whose outpatient visits at these levels get the outpatient ratio too."""
+
+    population: str
+    levels: list[HospitalLevel] = Field(min_length=1)
+
+
 class OutpatientTilt(_T):
     levels: list[HospitalLevel]
     ratio: Ratio
     payers: list[str]
+    also: list[OutpatientAlso] = Field(default_factory=list)
 
 
 class Tilts(_T):
-    population: list[Category] = Field(min_length=1)
+    population: list[Category] | str = Field(description="categories (any of), or a `populations` name")
     deductible_factor: Ratio = Decimal(1)
     deductible_payers: list[str] = Field(default_factory=list)
     repeat_stay_waiver_payers: list[str] = Field(default_factory=list)
@@ -55,8 +64,16 @@ class Tilts(_T):
             ids |= set(self.outpatient.payers)
         return ids
 
-    def covers(self, person: Person) -> bool:
-        return any(map(self.population.__contains__, person.categories))
+    @model_validator(mode="after")
+    def _someone(self) -> Tilts:
+        if not self.population:
+            raise ValueError("population: name the categories or a population the tilts are for")
+        return self
+
+    def population_names(self) -> list[str]:
+        """The `populations` this names (its own and the outpatient tilt's further ones)."""
+        names = [self.population] if isinstance(self.population, str) else []
+        return names + [a.population for a in (self.outpatient.also if self.outpatient else [])]
 
 
 def deductible_tilts(t: Tilts, payer: str, deductible: int, kind: StayKind, level: HospitalLevel

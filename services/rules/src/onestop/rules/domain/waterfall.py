@@ -20,8 +20,10 @@ from onestop.contracts.quote import (
     TraceStep,
 )
 from onestop.rules.domain.calculators import pct, yuan
-from onestop.rules.domain.plans import NO_CARRY, WHOLE, PayerPlan, Step, Turn
+from onestop.rules.domain.illustrative import quote_illustrative
+from onestop.rules.domain.plans import PayerPlan
 from onestop.rules.domain.resolved import ResolvedPolicy
+from onestop.rules.domain.steps import NO_CARRY, WHOLE, Step, Turn
 
 _B, _C = FeeClass.B, FeeClass.C
 TILTED = Turn(True, NO_CARRY, 0)
@@ -157,13 +159,15 @@ def _waterfall(rp: ResolvedPolicy, req: QuoteRequest, total: int, scope: int,
     person, stay, acc = req.person, req.stay, req.accumulators
     plans = rp.plans
     lp = plans.levels[person.insurance, stay.kind, stay.hospital_level]
-    tilted = plans.tilted(person)
-    turn = _turn(tilted, req) if stay.part is not None else (TILTED if tilted else WHOLE)
+    who = plans.tilted(person, stay)
+    tilted = who is not None
+    part = stay.part
+    turn = (TILTED if tilted else WHOLE) if part is None else _turn(tilted, req)
     explain = steps is not None
     if tilted and steps is not None:
-        steps.append(_ts("tilts", ["tilts"], "您属于贫困人口，享受倾斜支付政策。"))
+        steps.append(_ts("tilts", ["tilts"], f"您属于{who}，享受倾斜支付政策。"))
     applicable = [q for q in lp.payers if not q.personal or q.payer.applies_to(person, stay)]
-    if stay.part is not None and not stay.part.final:
+    if part is not None and not part.final:
         applicable = [q for q in applicable if q.kind != "grant"]
     if lp.replacing:
         replaced: set[str] = set()
@@ -181,11 +185,11 @@ def _waterfall(rp: ResolvedPolicy, req: QuoteRequest, total: int, scope: int,
     for q in applicable:
         if q.base_scope:
             r = q.step(scope_left, rem, total, person, acc, turn, explain)
-            scope_left -= r.amount
+            scope_left -= r[0]  # r.amount, read by index on this hot path
         else:
             r = q.step(rem, rem, total, person, acc, turn, explain)
-            scope_left = max(0, scope_left - r.amount)
-        rem -= r.amount
+            scope_left = max(0, scope_left - r[0])
+        rem -= r[0]
         out.append((q, r))
     return out, rem
 
@@ -240,6 +244,8 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
     d_cum: dict[str, int] = {}
     d_grants: dict[str, int] = {}
     insurance = person.insurance
+    # the lines whose values the quote used (the steps' own lines name no number: tilts, catalogue, replaces)
+    used = [] if pkg is None else [f"{rp.package.path}.params.packages.{pkg.icd10}"]  # type: ignore[union-attr]
     for q, r in done:
         pid, amount = q.id, r.amount
         if amount:
@@ -253,6 +259,7 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
         trace = PayerTrace.model_construct(
             kind=q.kind, base=r.base, deductible=r.deductible, ratio=r.ratio, cap=r.cap, cap_left=r.cap_left,
             amount=amount, lines=list(r.lines), nhsa_code=q.nhsa_code, deductible_borne=r.borne, text_zh=r.text)
+        used.extend(r.lines)
         payers.append(PayerAmount.model_construct(payer=pid, name=q.name, agency=q.agency, amount=amount,
                                                   trace=trace))
     eff = _effective_ratio(total - self_pay, total)
@@ -268,4 +275,6 @@ def compute_quote(rp: ResolvedPolicy, req: QuoteRequest, *, explain: bool = True
         policy=rp.ref, total=total, itemised_total=itemised, policy_scope=scope, out_of_scope=out,
         class_c_amount=c_amt, over_limit_amount=over, copay_first_amount=pre, payers=payers,
         self_pay=self_pay, effective_ratio=eff, trace=steps, delta=delta, catalogue_notes=notes,
-        hosp_part_amt=hosp_part, insurance=insurance)
+        hosp_part_amt=hosp_part, insurance=insurance,
+        illustrative=quote_illustrative(rp.illustrative, tuple(used), insurance.value,
+                                        [] if pkg is not None else rp.illustrative.of_bill(req.lines, rp.catalogue)))
