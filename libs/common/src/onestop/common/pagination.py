@@ -31,6 +31,7 @@ from onestop.common.errors import InvalidInput, field_error
 T = TypeVar("T")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+BIGINT_MAX = 2**63 - 1  # PostgreSQL's bigint: a larger integer in a query is the database's error, a 500
 Key = tuple[str | int, ...]
 
 
@@ -61,6 +62,8 @@ def decode_cursor(cursor: str, types: Sequence[type]) -> Key:
         raise invalid_cursor() from None
     if not isinstance(key, list) or len(key) != len(types) or not all(
             type(v) is t for v, t in zip(key, types, strict=True)):  # bool is not an int here
+        raise invalid_cursor()
+    if any(isinstance(v, int) and not -BIGINT_MAX - 1 <= v <= BIGINT_MAX for v in key):
         raise invalid_cursor()
     return tuple(key)
 

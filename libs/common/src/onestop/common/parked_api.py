@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
 from onestop.common.auth import CurrentPrincipal, require_role
 from onestop.common.consumer import CONSUMERS, StreamConsumer
 from onestop.common.errors import Conflict, NotFound
-from onestop.common.pagination import Page, PageDep
+from onestop.common.openapi import problem_responses
+from onestop.common.pagination import BIGINT_MAX, Page, PageDep
 from onestop.common.parked import OPEN, list_parked
 from onestop.common.service_app import Runtime, runtime_of
 from onestop.contracts.enums import Role
@@ -64,8 +65,10 @@ async def list_parked_events(
     return Page[ParkedEventRead](items=items, next_cursor=next_cursor)
 
 
-@router.post("/parked-events/{parked_id}:retry", summary="Apply a parked event, then those waiting behind it")
-async def retry_parked_event(runtime: RuntimeDep, principal: CurrentPrincipal, parked_id: int) -> RetryRead:
+@router.post("/parked-events/{parked_id}:retry", summary="Apply a parked event, then those waiting behind it",
+             responses=problem_responses(409))
+async def retry_parked_event(runtime: RuntimeDep, principal: CurrentPrincipal,
+                             parked_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)]) -> RetryRead:
     """Applies the parked event through the inbox, then the events of its aggregate waiting behind it, in order,
     once each; if one fails again it is the parked one now (`parked_id`, `reason`). 409 when the parked event
     fails again, or when it waits behind another (retry that one); an event applied already answers 200 with
