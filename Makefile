@@ -17,7 +17,7 @@ run: sync  ## PostgreSQL + NATS (embedded unless DATABASE_URL / NATS_URL), migra
 test: sync  ## the whole suite against a real PostgreSQL and nats-server the session starts
 	.venv/bin/python -m pytest -q -p no:cacheprovider
 
-faults: sync  ## only the fault tests (NATS outages, duplicate publishes, restarts)
+faults: sync  ## only the fault tests (NATS and PostgreSQL outages, poison events, failed publishes, restarts)
 	.venv/bin/python -m pytest -q tests/faults
 
 bench: sync  ## anchors (pgbench, JetStream publish) and the figures measured as ratios to them

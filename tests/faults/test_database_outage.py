@@ -9,6 +9,7 @@ rules, on the session's, keeps publishing meanwhile. Once the database is back e
 from __future__ import annotations
 
 import asyncio
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -28,9 +29,10 @@ OUTAGE_S = 90.0  # longer than the old give-up (max_deliver=50 x ~1 s)
 
 
 @pytest.fixture
-def own_pg(tmp_path):  # type: ignore[no-untyped-def]
-    """A PostgreSQL only this test stops (the session's `pg_server` is shared by every other test)."""
-    pg = EmbeddedPostgres(tmp_path / "pg").start()
+def own_pg(infra_dir):  # type: ignore[no-untyped-def]
+    """A PostgreSQL only this test stops (the session's `pg_server` is shared by every other test). In the
+    session's own temporary directory: pytest's tmp_path tree is pruned by other pytest runs on the machine."""
+    pg = EmbeddedPostgres(infra_dir / f"pg-outage-{uuid.uuid4().hex[:8]}").start()
     try:
         yield pg
     finally:
@@ -51,7 +53,8 @@ async def test_database_down_90_s_loses_no_event_and_applies_each_once(own_pg, s
     with ThreadPoolExecutor(1) as pool:  # Alembic runs its own event loop
         pool.submit(prepare).result()
     identity_settings = IdentitySettings(DATABASE_URL=own_pg.url, NATS_URL=nats.url, database_name=name,
-                                         relay_interval_s=0.05, consumer_retry_max_s=5.0, **settings_keys("identity"))
+                                         relay_interval_s=0.05, consumer_retry_max_s=5.0,
+                                         **settings_keys("identity"))
     rules = rules_app(settings_for("rules", nats=nats.url))
     identity = identity_app(identity_settings)
     async with running(rules) as rc, running(identity) as ic:

@@ -15,7 +15,7 @@ import uuid
 
 from sqlalchemy import func, select, update
 
-from onestop.common.testing import mint, running
+from onestop.common.testing import eventually, mint, running
 from onestop.identity.app import create_app as identity_app
 from onestop.identity.store import rules_cache
 from onestop.rules.app import create_app as rules_app
@@ -29,13 +29,7 @@ def policy_text(version: int) -> str:
     return re.sub(r"(?m)^version: \d+", f"version: {version}", text, count=1)
 
 
-async def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]  # noqa: ASYNC109
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not reached in time")
+wait_for = eventually
 
 
 async def applied(identity) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]

@@ -48,3 +48,18 @@ def test_schema_snapshot() -> None:
 
 def test_asyncapi_document_is_current() -> None:
     assert json.loads(ASYNCAPI.read_text()) == json.loads(json.dumps(build())), "run `make asyncapi`"
+
+
+def test_consumers_read_a_newer_minor_version_producers_stay_strict() -> None:
+    rule = {"region_code": "150222", "valid_from": "2026-01-01", "seed": "000", "added_later": True,
+            "groups": [{"id": "g1", "name_zh": "建档立卡", "categories": ["registered_poor"], "seed": "000 §1",
+                        "also_added": 1}]}
+    data = {"type": "rules.policy.published.v1", "policy_id": "150222", "version": 2, "region_code": "150222",
+            "valid_from": "2026-01-01", "published_at": "2026-01-01T00:00:00Z", "published_by": "t",
+            "treat_first": rule, "new_top_level": "x"}
+    event = PolicyPublished.read(data)  # unknown fields ignored at every depth, known ones validated
+    assert event.version == 2 and event.treat_first is not None and event.treat_first.groups[0].seed == "000 §1"
+    with pytest.raises(ValueError):
+        PolicyPublished.model_validate(data)  # the producer's model still forbids them
+    with pytest.raises(ValueError):
+        PolicyPublished.read({**data, "version": "not a number"})

@@ -65,3 +65,17 @@ async def upload(client: Any, app: Any, content: bytes, *, filename: str = "regi
                  source: str = "poverty_office", headers: dict[str, str] | None = None, **form: str) -> Any:
     return await client.post("/v1/imports", files={"file": (filename, content)},
                              data={"source": source, **form}, headers=headers or idem(app))
+
+
+async def drained(app: Any) -> None:
+    """Wait until identity's outbox has published everything (later tests count what is published)."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    for _ in range(300):
+        async with app.state.runtime.db.transaction() as s:
+            if not (await s.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one():
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the outbox did not drain")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
-from identity_api_helpers import auth, csv_bytes, fresh_ids, row, upload
+from identity_api_helpers import auth, csv_bytes, drained, fresh_ids, idem, row, upload
 from sqlalchemy import text
 
 GUYANG = "150222"
@@ -63,14 +60,6 @@ async def test_an_import_that_fails_midway_is_marked_failed_with_its_reason(iden
     await drained(app)  # the committed batch's events go out; later tests count what is published
 
 
-async def drained(app: Any) -> None:
-    for _ in range(300):
-        async with app.state.runtime.db.transaction() as s:
-            if not (await s.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))).scalar_one():
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the outbox did not drain")
-
 
 async def test_an_upload_above_the_size_limit_is_413(identity, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     app, client = identity
@@ -100,3 +89,21 @@ async def test_eligibility_with_full_width_digits_is_answered_and_foreign_digits
         assert r.status_code == 422, r.text
         assert r.json()["errors"][0]["field"] == "id_number" and foreign not in r.text
     await drained(app)
+
+
+async def test_an_upload_far_above_the_limit_is_refused_before_its_body_is_read(identity, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    app, client = identity
+    monkeypatch.setattr(app.state.runtime.settings, "import_max_bytes", 2048)
+    read: list[int] = []
+
+    async def body():  # type: ignore[no-untyped-def]
+        for _ in range(100):  # 100 chunks of 1 KiB, counted as the server pulls them
+            read.append(1)
+            yield b"x" * 1024
+
+    r = await client.post("/v1/imports", content=body(),
+                          headers={**idem(app), "content-type": "multipart/form-data; boundary=b",
+                                   "content-length": str(100 * 1024)})
+    assert r.status_code == 413, r.text
+    assert r.json()["errors"] == [{"field": "file", "reason": "larger than 2048 bytes"}]
+    assert len(read) < 100  # answered from the Content-Length, not after reading it all

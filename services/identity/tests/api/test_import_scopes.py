@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
-from identity_api_helpers import auth, csv_bytes, fresh_ids, idem, row, upload
+import nats
+from identity_api_helpers import auth, csv_bytes, drained, fresh_ids, idem, row, upload
 
 SHANZHOU, GUYANG = "411203", "150222"
 
@@ -21,7 +24,7 @@ async def _person(client: Any, app: Any, import_id: str) -> dict[str, Any]:
     return got.json()
 
 
-async def test_a_bureau_cannot_end_another_regions_status_nor_rewrite_the_domicile(identity) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bureau_cannot_end_another_regions_status_nor_rewrite_the_domicile(identity, nats_url) -> None:  # type: ignore[no-untyped-def]
     app, client = identity
     (number,) = fresh_ids(SHANZHOU, 1)
     first = await upload(client, app, csv_bytes([row(number, "建档立卡贫困人口", SHANZHOU, household="农村")]))
@@ -31,8 +34,24 @@ async def test_a_bureau_cannot_end_another_regions_status_nor_rewrite_the_domici
     # region: on the old key (category, source, valid_from) this superseded Shanzhou's status with an ended
     # one and moved the person's domicile to 150222.
     exit_row = row(number, "建档立卡贫困人口", GUYANG, valid_to="2025-06-30", household="城镇")
-    r = await upload(client, app, csv_bytes([exit_row]), headers=idem(app, "bureau", region_code=GUYANG))
+    await drained(app)
+    got: list[dict[str, Any]] = []
+    nc = await nats.connect(nats_url)
+
+    async def cb(msg: Any) -> None:
+        got.append({**json.loads(msg.data), "nats_subject": msg.subject})
+
+    await nc.subscribe("onestop.identity.person.status.changed.>", cb=cb)
+    try:
+        r = await upload(client, app, csv_bytes([exit_row]), headers=idem(app, "bureau", region_code=GUYANG))
+        await drained(app)
+        await asyncio.sleep(0.3)
+    finally:
+        await nc.close()
     assert r.status_code == 201, r.text
+    # announced to Guyang's subscribers as an added status of Guyang's, not to Shanzhou's as an ending
+    assert [(e["nats_subject"].rsplit(".", 3)[1:], [c["change"] for c in e["data"]["changes"]]) for e in got] == [
+        (["150000", "150200", "150222"], ["added"])]
     body = r.json()
     assert body["accepted"] == 1
     assert [(e["row"], e["field"]) for e in body["rejected"]] == [(2, "region_code")]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
+
+from identity_api_helpers import drained
 
 from onestop.contracts.events.base import Envelope
 from onestop.contracts.events.rules import PolicyPublished
@@ -38,6 +41,8 @@ async def test_a_publication_that_rolls_back_keeps_the_cache(identity) -> None: 
     app, _client = identity
     runtime = app.state.runtime
     book = runtime.extras["rulebook"]
+    await drained(app)  # the earlier publication's policy.applied has gone out and landed
+    await asyncio.sleep(0.3)
     before = book._generation
     event = PolicyPublished(policy_id="test-150298", version=1, region_code="150298", valid_from=date(2026, 1, 1),
                             published_at=datetime.now(UTC), published_by="operator:test", treat_first=None)
@@ -61,3 +66,29 @@ async def test_eligibility_where_no_policy_is_in_force_is_422_not_503(identity) 
                                 "hospital_code": "H320681001", "date": "2026-03-10"})
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["field"] == "region_code"
+
+
+async def test_other_replicas_drop_their_cache_on_identitys_policy_applied_not_on_rules_publication(
+        identity, nats_url) -> None:  # type: ignore[no-untyped-def]
+    # policy.applied leaves through identity's outbox, i.e. after the applying replica's commit; rules'
+    # policy.published arrives before it, and a replica dropping its cache then could re-read the old rule.
+    import nats
+
+    app, _client = identity
+    book = app.state.runtime.extras["rulebook"]
+    nc = await nats.connect(nats_url)
+    try:
+        before = book._generation
+        await nc.publish("onestop.rules.policy.published.320000.320600.320681", b"{}")
+        await nc.flush()
+        await asyncio.sleep(0.3)
+        assert book._generation == before
+        await nc.publish("onestop.identity.policy.applied.320000.320600.320681", b"{}")
+        await nc.flush()
+        for _ in range(50):
+            if book._generation != before:
+                break
+            await asyncio.sleep(0.05)
+        assert book._generation == before + 1
+    finally:
+        await nc.close()

@@ -40,3 +40,15 @@ def test_an_insurer_on_ratio_cap_reports_reimbursing_not_assistance(registry, mk
     texts = {p.payer: p.trace.text_zh for p in q.payers}
     assert "报销基数" in texts["ci_supplement"] and "救助" not in texts["ci_supplement"]
     assert "救助基数" in texts["assistance"]
+
+
+def test_a_quotes_models_have_every_field_and_share_no_state(registry, mk):
+    # the result models are built unvalidated from a template (waterfall._maker): each must hold every
+    # field of its own, and two quotes must not share a list through the template
+    a = compute_quote(registry.resolve("150222", mk().date), mk(categories=["registered_poor"],
+                                                                lines=[(A, "A", "1000.00"), ("NOPE", "B", "5.00")]))
+    b = compute_quote(registry.resolve("150222", mk().date), mk(lines=[(A, "A", "10.00")]))
+    for m in (a, a.delta, a.payers[0], a.payers[0].trace, a.trace[0], a.catalogue_notes[0]):
+        assert m.model_fields_set == set(type(m).model_fields), type(m)
+    assert a.payers is not b.payers and a.catalogue_notes is not b.catalogue_notes and b.catalogue_notes == []
+    assert type(a).model_validate(a.model_dump(mode="json")).model_dump(mode="json") == a.model_dump(mode="json")

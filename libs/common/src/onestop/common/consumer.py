@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -24,7 +25,7 @@ from nats.js.errors import NotFoundError
 from onestop.common.db import Database
 from onestop.common.failures import UnknownVersion, is_transient
 from onestop.common.inbox import Handler, Inbox
-from onestop.common.metrics import CONSUMER_RESTARTS, EVENTS_RETRIED
+from onestop.common.metrics import CONSUMER_RESTARTS, EVENTS_RETRIED, EVENTS_UNREADABLE
 from onestop.common.nats import cancelling, wait_for_stream
 from onestop.common.parked import ParkedEvents, describe
 from onestop.contracts.events.base import Envelope
@@ -144,8 +145,9 @@ class StreamConsumer:
 
     async def _handle(self, msg: Any, behind: list[Any]) -> None:
         try:
-            envelope = Envelope.model_validate(json.loads(msg.data))
-        except Exception:
+            envelope = Envelope.read(json.loads(msg.data))
+        except Exception:  # not an envelope at all: no id, no type to park it under; counted, never silent
+            EVENTS_UNREADABLE.labels(self.durable).inc()
             log.error("event_unreadable", consumer=self.durable, subject=msg.subject)
             await _settle(msg.term, self.durable)
             return
@@ -161,49 +163,57 @@ class StreamConsumer:
         async def guard(session: Any, env: Envelope) -> bool:
             return await self.parked.hold_back(session, env, msg.subject)
 
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self.inbox.apply(self.db, envelope, handler, guard)
-                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if cancelling():
-                    raise asyncio.CancelledError from None
-                transient = is_transient(exc)
-                EVENTS_RETRIED.labels(self.durable, "transient" if transient else "permanent").inc()
-                log.warning("event_apply_failed", consumer=self.durable, type=envelope.type, event_id=envelope.id,
-                            error_type=type(exc).__name__, attempt=attempt, transient=transient)
-                if not transient and attempt >= self.park_after:
-                    await self._park(msg, behind, envelope, describe(exc), attempts=attempt)
-                    return
-                self.state = "retrying" if transient else self.state
-                await self._pause(min(0.5 * 2 ** (attempt - 1), self.retry_max_s), [msg, *behind])
+        held, attempts = [msg, *behind], [0]
+
+        def give_up(exc: Exception, attempt: int) -> bool:
+            transient = is_transient(exc)
+            EVENTS_RETRIED.labels(self.durable, "transient" if transient else "permanent").inc()
+            log.warning("event_apply_failed", consumer=self.durable, type=envelope.type, event_id=envelope.id,
+                        error_type=type(exc).__name__, attempt=attempt, transient=transient)
+            self.state = "retrying" if transient else self.state
+            attempts[0] = attempt
+            return not transient and attempt >= self.park_after
+
+        failure = await self._until_done(lambda: self.inbox.apply(self.db, envelope, handler, guard), held, give_up)
+        if failure is not None:
+            await self._park(msg, behind, envelope, describe(failure), attempts=attempts[0])
+            return
         self.state = "running"
         await _settle(msg.ack, self.durable)
 
     async def _park(self, msg: Any, behind: list[Any], envelope: Envelope, reason: str, attempts: int) -> None:
         """Park (retrying the write itself while the database is away), then ack."""
+
+        def never(exc: Exception, attempt: int) -> bool:
+            log.warning("event_park_failed", consumer=self.durable, event_id=envelope.id,
+                        error_type=type(exc).__name__, attempt=attempt)
+            self.state = "retrying"
+            return False
+
+        await self._until_done(lambda: self.parked.park(self.db, envelope, msg.subject, reason, attempts),
+                               [msg, *behind], never)
+        log.error("event_parked", consumer=self.durable, type=envelope.type, event_id=envelope.id, reason=reason)
+        self.state = "running"
+        await _settle(msg.ack, self.durable)
+
+    async def _until_done(self, work: Callable[[], Awaitable[Any]], held: list[Any],
+                          give_up: Callable[[Exception, int], bool]) -> Exception | None:
+        """Run `work` until it succeeds (None) or `give_up(error, attempt)` says stop (that error), pausing
+        between attempts with a backoff that doubles from 0.5 s to `retry_max_s`."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self.parked.park(self.db, envelope, msg.subject, reason, attempts)
-                break
+                await work()
+                return None
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 if cancelling():
                     raise asyncio.CancelledError from None
-                log.warning("event_park_failed", consumer=self.durable, event_id=envelope.id,
-                            error_type=type(exc).__name__, attempt=attempt)
-                self.state = "retrying"
-                await self._pause(min(0.5 * 2 ** (attempt - 1), self.retry_max_s), [msg, *behind])
-        log.error("event_parked", consumer=self.durable, type=envelope.type, event_id=envelope.id, reason=reason)
-        self.state = "running"
-        await _settle(msg.ack, self.durable)
+                if give_up(exc, attempt):
+                    return exc
+                await self._pause(min(0.5 * 2 ** (attempt - 1), self.retry_max_s), held)
 
     async def _pause(self, seconds: float, held: list[Any]) -> None:
         """Sleep, telling JetStream every few seconds that the held messages are still being worked on (else

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -21,11 +22,15 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     func,
+    literal_column,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from onestop.common.errors import Unavailable
 
@@ -139,3 +144,18 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def delete_in_batches(db: Database, table: Table, where: ColumnElement[bool], batch: int = 10_000) -> int:
+    """DELETE the rows matching `where`, `batch` rows per transaction: a purge of a million rows (a register
+    import's outbox) never holds one long transaction and its locks; returns how many went."""
+    ctid: ColumnElement[Any] = literal_column("ctid")
+    total = 0
+    while True:
+        async with db.transaction() as session:
+            res = await session.execute(delete(table).where(ctid.in_(select(ctid).select_from(table).where(where)
+                                                                      .limit(batch))))
+        n = res.rowcount or 0  # type: ignore[attr-defined]
+        total += n
+        if n < batch:
+            return total

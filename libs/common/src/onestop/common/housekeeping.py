@@ -3,7 +3,8 @@
 Published outbox rows after `outbox_retention_hours`, processed inbox ids after `inbox_retention_days` (longer
 than any redelivery: the streams' dedupe window is 2 minutes, and a consumer keeps an event it retries in
 progress), idempotency keys after `idempotency_ttl_days` (at least 7). Parked rows are kept: an operator acts on
-them. The parked-events gauge is refreshed on the way, so every replica reports what the table holds.
+them. The parked gauges (events, outbox rows) are refreshed on the way, so every replica reports what the
+tables hold.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import structlog
 
 from onestop.common.inbox import purge_inbox
-from onestop.common.outbox import purge_published
+from onestop.common.outbox import count_parked, purge_published
 from onestop.common.parked import refresh_gauge
 
 log = structlog.get_logger("onestop.housekeeping")
@@ -36,6 +37,7 @@ async def sweep(runtime: Any) -> dict[str, int]:
             log.warning("housekeeping_failed", table=name, error_type=type(exc).__name__)
     try:
         await refresh_gauge(db, md)
+        await count_parked(db, md, s.service)
     except Exception as exc:
         log.warning("housekeeping_failed", table="parked_event", error_type=type(exc).__name__)
     return done

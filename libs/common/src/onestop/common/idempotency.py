@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from sqlalchemy import MetaData, delete, select, text
+from sqlalchemy import MetaData, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.auth import Principal
 from onestop.common.clock import now
-from onestop.common.db import Database
+from onestop.common.db import Database, delete_in_batches
 from onestop.common.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyRequired,
@@ -89,8 +89,5 @@ class Idempotency:
 
     async def expire(self) -> int:
         """Forget keys older than the retention (at least 7 days)."""
-        async with self.db.transaction() as session:
-            res = await session.execute(
-                delete(self.table).where(self.table.c.created_at < now() - timedelta(days=self.ttl_days))
-            )
-            return res.rowcount or 0
+        return await delete_in_batches(self.db, self.table,
+                                       self.table.c.created_at < now() - timedelta(days=self.ttl_days))

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy import MetaData, delete
+from sqlalchemy import MetaData
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.clock import now
-from onestop.common.db import Database
+from onestop.common.db import Database, delete_in_batches
 from onestop.common.metrics import EVENTS_APPLIED
 from onestop.contracts.events.base import Envelope
 
@@ -55,6 +55,4 @@ class Inbox:
 async def purge_inbox(db: Database, metadata: MetaData, days: int) -> int:
     """Forget processed event ids older than the retention (longer than any redelivery can come)."""
     t = metadata.tables["inbox"]
-    async with db.transaction() as session:
-        res = await session.execute(delete(t).where(t.c.processed_at < now() - timedelta(days=days)))
-        return res.rowcount or 0
+    return await delete_in_batches(db, t, t.c.processed_at < now() - timedelta(days=days))

@@ -18,6 +18,9 @@ PARKED_OPEN = Gauge("onestop_parked_events", "Inbound events parked or waiting b
 EVENTS_RETRIED = Counter("onestop_event_attempts_failed_total", "Failed attempts to apply an inbound event",
                          ["consumer", "kind"])
 OUTBOX_PARKED = Counter("onestop_outbox_parked_total", "Outbox rows parked as never publishable", ["service"])
+OUTBOX_PARKED_NOW = Gauge("onestop_outbox_parked_rows", "Outbox rows parked (never publishable), now", ["service"])
+EVENTS_UNREADABLE = Counter("onestop_events_unreadable_total", "Inbound messages that are not an envelope (dropped)",
+                            ["consumer"])
 CONSUMER_RESTARTS = Counter("onestop_consumer_restarts_total", "Consumer tasks restarted after dying", ["consumer"])
 
 

@@ -17,12 +17,12 @@ import structlog
 from nats.errors import MaxPayloadError
 from nats.js import JetStreamContext
 from nats.js.errors import APIError
-from sqlalchemy import MetaData, Table, Text, cast, delete, select, text, update
+from sqlalchemy import MetaData, Table, Text, cast, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.clock import now
-from onestop.common.db import OUTBOX_WRITTEN, Database
-from onestop.common.metrics import OUTBOX_PARKED, OUTBOX_PUBLISHED
+from onestop.common.db import OUTBOX_WRITTEN, Database, delete_in_batches
+from onestop.common.metrics import OUTBOX_PARKED, OUTBOX_PARKED_NOW, OUTBOX_PUBLISHED
 from onestop.contracts.events.base import Envelope, EventPayload
 
 log = structlog.get_logger("onestop.outbox")
@@ -61,12 +61,20 @@ class Outbox:
         return envelope
 
 
+async def count_parked(db: Database, metadata: MetaData, service: str) -> int:
+    """Set `onestop_outbox_parked_rows` from the table: the rows an operator has to look at (`park_reason`)."""
+    t = metadata.tables["outbox"]
+    async with db.transaction() as session:
+        n = int((await session.execute(select(func.count()).select_from(t).where(
+            t.c.parked_at.is_not(None), t.c.published_at.is_(None)))).scalar_one())
+    OUTBOX_PARKED_NOW.labels(service).set(n)
+    return n
+
+
 async def purge_published(db: Database, metadata: MetaData, hours: float) -> int:
     """Delete outbox rows published longer ago than the retention (JetStream and the inboxes have them)."""
     t = metadata.tables["outbox"]
-    async with db.transaction() as session:
-        res = await session.execute(delete(t).where(t.c.published_at < now() - timedelta(hours=hours)))
-        return res.rowcount or 0
+    return await delete_in_batches(db, t, t.c.published_at < now() - timedelta(hours=hours))
 
 
 class OutboxRelay:
@@ -149,6 +157,7 @@ class OutboxRelay:
         OUTBOX_PUBLISHED.labels(self.service).inc(len(published))
         if parked_rows:
             OUTBOX_PARKED.labels(self.service).inc(len(parked_rows))
+            OUTBOX_PARKED_NOW.labels(self.service).inc(len(parked_rows))
             log.error("outbox_rows_parked", service=self.service, rows=[i for i, _ in parked_rows],
                       reason=parked_rows[0][1])
         if failure is not None:

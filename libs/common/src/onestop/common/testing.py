@@ -3,9 +3,10 @@ session's own keys (generated once per process, never in the repository) and tok
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -70,3 +71,13 @@ async def all_items(client: httpx.AsyncClient, url: str, *, headers: dict[str, s
         cursor = r.json()["next_cursor"]
         if cursor is None:
             return items
+
+
+async def eventually(predicate: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:  # noqa: ASYNC109
+    """Wait until `predicate()` is true, polling every 0.1 s; AssertionError after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached in time")

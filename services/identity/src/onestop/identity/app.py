@@ -46,17 +46,21 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
                            handlers={"ledger.repayment.overdue.v1": repayment.make_handler(runtime)}, **limits),
         ])
 
-        # The durable consumer is shared by replicas; every replica's cache must hear of a publication.
+        # The durable consumer is shared by replicas; every replica's cache must hear of a publication. It listens
+        # for identity's own policy.applied, which the relay publishes only once the replica that applied the
+        # publication has committed it: on rules' policy.published itself, a replica could drop its cache, read
+        # the old rule again before that commit and keep it for rules_cache_s.
         async def _drop_cache(_msg: object) -> None:
             book.invalidate()
 
-        runtime.extras["policy_sub"] = await runtime.nc.subscribe("onestop.rules.policy.published.>", cb=_drop_cache)
+        runtime.extras["policy_sub"] = await runtime.nc.subscribe("onestop.identity.policy.applied.>",
+                                                                  cb=_drop_cache)
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["rules_client"].close()
         await runtime.extras["reads"].close()
 
-    return build_app(
+    app = build_app(
         settings,
         title="onestop identity",
         description="Persons, register statuses over time, the blacklist, and the treat-first eligibility decision.",
@@ -67,3 +71,5 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
         on_start=start,
         on_stop=stop,
     )
+    app.add_middleware(imports.UploadLimit)  # outermost of the app's own: before auth reads anything
+    return app

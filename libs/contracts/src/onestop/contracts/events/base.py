@@ -116,6 +116,11 @@ class Envelope(BaseModel):
     data: dict[str, Any]
 
     @classmethod
+    def read(cls, data: Any) -> Envelope:
+        """A consumer's parse: CloudEvents extension attributes it does not know (`traceparent` …) are ignored."""
+        return cls.model_validate(_known_fields(cls, data))
+
+    @classmethod
     def wrap(cls, payload: EventPayload, *, source: str, time: datetime, event_id: str | None = None) -> Envelope:
         return cls(
             id=event_id or str(uuid.uuid4()),

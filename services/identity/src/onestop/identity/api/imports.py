@@ -11,9 +11,10 @@ from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from onestop.common.auth import CurrentPrincipal
-from onestop.common.errors import Problem, field_error
+from onestop.common.errors import Problem, field_error, problem_response
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.common.openapi import problem_responses
 from onestop.common.ratelimit import RateLimited
@@ -27,6 +28,35 @@ _CHUNK = 1024 * 1024
 
 class UploadTooLarge(Problem):
     kind, title, status = "payload-too-large", "The upload is larger than this service accepts", 413
+
+
+def too_large(limit: int) -> UploadTooLarge:
+    return UploadTooLarge(f"the file is larger than {limit} bytes (setting import_max_bytes); split it",
+                          errors=[field_error("file", f"larger than {limit} bytes")])
+
+
+# A multipart body is the file plus its part headers and boundaries: this much more is let through to the exact
+# check on the file's bytes (_spool).
+_MULTIPART_SLACK = 64 * 1024
+
+
+class UploadLimit:
+    """Refuses POST /v1/imports with 413 from its Content-Length, before the body is read: the route's own check
+    (_spool) runs only once Starlette has spooled the whole multipart body to disk."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/v1/imports":
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            runtime = getattr(scope["app"].state, "runtime", None)
+            if length.isdigit() and runtime is not None:
+                limit = runtime.settings.import_max_bytes
+                if int(length) > limit + _MULTIPART_SLACK:
+                    await problem_response(too_large(limit), scope["path"])(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def _spool(upload: IO[bytes], suffix: str, limit: int) -> tuple[Path, str]:
@@ -44,8 +74,7 @@ def _spool(upload: IO[bytes], suffix: str, limit: int) -> tuple[Path, str]:
             out.write(chunk)
     if size > limit:
         os.unlink(name)
-        raise UploadTooLarge(f"the file is larger than {limit} bytes (setting import_max_bytes); split it",
-                             errors=[field_error("file", f"larger than {limit} bytes")])
+        raise too_large(limit)
     return Path(name), digest.hexdigest()
 
 

@@ -185,9 +185,14 @@ class Importer:
             out.superseded["person_status"] += w.superseded_statuses
             out.superseded["insurance_enrolment"] += w.superseded_enrolments
             if w.changes:
-                domicile = (w.new_profile.values if w.new_profile else have.profile.values  # type: ignore[union-attr]
-                            )["domicile_region"] or w.changes[0].region_code
-                out.events.append(changed.row(next(event_ids), person_id, domicile, w.changes))
+                if w.profile_outside_scope:
+                    # the person lives in another region: this import's change is announced to its own region's
+                    # subscribers, not to the domicile's (who would learn of another register's entry)
+                    region = w.changes[0].region_code
+                else:
+                    region = (w.new_profile.values if w.new_profile else have.profile.values  # type: ignore[union-attr]
+                              )["domicile_region"] or w.changes[0].region_code
+                out.events.append(changed.row(next(event_ids), person_id, region, w.changes))
         room = INLINE_REJECTIONS - len(self.inline)
         if room > 0:
             self.inline.extend(batch.errors[:room])

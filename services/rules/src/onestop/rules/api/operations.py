@@ -17,9 +17,13 @@ router = APIRouter(prefix="/v1", tags=["reference data"])
 
 
 class OperationsRead(BaseModel):
+    """A region's operations as in force on `date`; `policy` names the version (and the parents) they come
+    from. (No Field description on `policy`: generating the OpenAPI document would write it into the
+    shared PolicyRef schema the AsyncAPI document of the quote reply is built from.)"""
+
     region_code: str
     date: date
-    policy: PolicyRef = Field(description="the policy version (and the parents) the values come from")
+    policy: PolicyRef
     operations: Operations
     illustrative: list[IllustrativeValue] = Field(
         description="which of these values no seed states (marked illustrative: true in the policy)")

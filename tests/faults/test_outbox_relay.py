@@ -13,11 +13,11 @@ import nats
 import pytest
 from sqlalchemy import func, select, text
 
-from onestop.common.db import Database
+from onestop.common.db import Database, delete_in_batches
 from onestop.common.housekeeping import sweep
 from onestop.common.idempotency import Idempotency
 from onestop.common.nats import ensure_stream
-from onestop.common.outbox import RELAY_LOCK, Outbox, OutboxRelay
+from onestop.common.outbox import RELAY_LOCK, Outbox, OutboxRelay, count_parked
 from onestop.common.settings import ServiceSettings
 from onestop.common.testing import settings_keys
 from onestop.contracts.events.rules import PolicyPublished
@@ -103,6 +103,7 @@ async def test_an_oversized_row_is_parked_and_holds_back_only_its_aggregate(env)
                                                               t.c.park_reason)))}
     assert rows[big].parked_at is not None and "max_payload" in rows[big].park_reason
     assert rows[after].published_at is None and rows[after].parked_at is None  # waits behind the parked one
+    assert await count_parked(env.db, metadata, "ledger") == 1  # onestop_outbox_parked_rows
     later = (await commit(env, event("B", 1)))[0]
     assert await relay.publish_pending() == 1
     assert (await stream_ids(env))[-1] == (later, "B@1")
@@ -173,9 +174,19 @@ async def test_retention_purges_old_published_rows_inbox_ids_and_keys_after_thei
 
 
 def test_retention_windows_are_settings_with_floors() -> None:
-    keys = settings_keys("ledger")  # so the floors, not the missing keys, are what is refused
+    keys = settings_keys("ledger")
+    assert ServiceSettings(outbox_retention_hours=24, inbox_retention_days=30, **keys).inbox_retention_days == 30
     with pytest.raises(ValueError, match="idempotency_ttl_days"):
         ServiceSettings(idempotency_ttl_days=6, **keys)
     with pytest.raises(ValueError, match="inbox_retention_days"):
         ServiceSettings(inbox_retention_days=1, **keys)
-    assert ServiceSettings(outbox_retention_hours=24, inbox_retention_days=30, **keys).inbox_retention_days == 30
+
+
+async def test_a_purge_deletes_in_batches_until_nothing_old_is_left(env) -> None:  # type: ignore[no-untyped-def]
+    ids = await commit(env, *(event("P", v) for v in range(1, 6)))
+    t = metadata.tables["outbox"]
+    async with env.db.transaction() as s:
+        await s.execute(text("UPDATE outbox SET published_at = now() - interval '10 days'"))
+    assert await delete_in_batches(env.db, t, t.c.event_id.in_(ids[:5]), batch=2) == 5  # 2 + 2 + 1
+    async with env.db.transaction() as s:
+        assert (await s.execute(select(func.count()).select_from(t))).scalar_one() == 0
