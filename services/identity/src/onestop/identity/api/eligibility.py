@@ -77,7 +77,10 @@ class EligibilityAnswer(BaseModel):
     reasons: list[_Reason]
     policy: _PolicyUsed
     age: int | None = Field(None, ge=0, description="`service` callers only: completed years (周岁) on the date")
-    person: Person | None = None
+    # The description sits beside anyOf, not on Person's shared schema (see rules' api/operations.py for why
+    # that matters).
+    person: Person | None = Field(None, description="`service` callers only: the quote request's `person` on the "
+                                                    "date; null for an unknown or uninsured person")
 
 
 router = APIRouter(prefix="/v1", tags=["eligibility"], dependencies=[RateLimited])
