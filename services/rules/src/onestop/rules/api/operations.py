@@ -17,13 +17,12 @@ router = APIRouter(prefix="/v1", tags=["reference data"])
 
 
 class OperationsRead(BaseModel):
-    """A region's operational policy data on a date; `policy` is the version (and the parents) the values
-    come from."""
+    """A region's operations as in force on `date`; `policy` names the version (and the parents) they come
+    from. (No Field description on `policy`: generating the OpenAPI document would write it into the
+    shared PolicyRef schema the AsyncAPI document of the quote reply is built from.)"""
 
     region_code: str
     date: date
-    # No Field(description=) here: FastAPI's OpenAPI generation then leaves that description on
-    # PolicyRef's shared schema, and the AsyncAPI document built later in the process differs.
     policy: PolicyRef
     operations: Operations
     illustrative: list[IllustrativeValue] = Field(
