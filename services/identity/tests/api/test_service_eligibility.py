@@ -12,7 +12,10 @@ from sqlalchemy import text as sql
 
 from onestop.common.testing import session_keys
 from onestop.common.tokens import ServiceTokenMinter
+from onestop.contracts.eligibility import EligibilityAnswer
 from onestop.contracts.quote import Person
+
+DOCUMENTED = {f.alias or name for name, f in EligibilityAnswer.model_fields.items()}
 
 ON = "2026-03-10"
 REGION, HOSPITAL = "411203", "H411203001"
@@ -59,6 +62,9 @@ async def test_the_ledger_is_answered_the_quote_person_and_a_hospital_is_not(ide
                               "disability": "severe", "disease_class": "C", "labour": False, "household": "rural",
                               "age": 9}
     assert Person.model_validate(fast["person"]).age == 9  # the ledger snapshots it and quotes with it as is
+    # what the ledger parses (libs/contracts) and the OpenAPI documents is what is answered, every field of it
+    assert EligibilityAnswer.model_validate(fast).person == Person.model_validate(fast["person"])
+    assert set(fast) == DOCUMENTED
     assert fast["id_number_masked"] == number[:4] + "*" * 10 + number[-4:]
 
     hospital = auth(app, "hospital", hospital_code=HOSPITAL)
@@ -69,6 +75,7 @@ async def test_the_ledger_is_answered_the_quote_person_and_a_hospital_is_not(ide
         assert "person" not in seen and "age" not in seen and "disease_class" not in r.text
         # otherwise the very answer the ledger got: a hospital's answer is unchanged
         assert seen == {k: v for k, v in fast.items() if k not in ("person", "age")}
+        assert EligibilityAnswer.model_validate(seen).person is None
 
 
 async def test_a_service_call_is_audited_with_the_service_and_the_hospital(identity) -> None:  # type: ignore[no-untyped-def]
