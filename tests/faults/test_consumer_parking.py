@@ -18,6 +18,7 @@ from onestop.common import parked_api
 from onestop.common.consumer import StreamConsumer, start_consumers
 from onestop.common.errors import NotFound
 from onestop.common.inbox import Inbox
+from onestop.common.pagination import encode_cursor
 from onestop.common.service_app import Runtime, build_app
 from onestop.common.settings import ServiceSettings
 from onestop.common.testing import bearer, eventually, running, settings_keys
@@ -147,6 +148,11 @@ async def test_poison_parked_its_aggregate_waits_others_go_on_and_an_operator_re
         for bad in ("x", "²", "9" * 19):  # not a cursor this list gave: 422, never a 5xx
             assert (await client.get("/v1/parked-events", params={"cursor": bad}, headers=op)).status_code == 422
         assert (await client.post(f"/v1/parked-events/{2**64}:retry", headers=op)).status_code == 422
+        # beyond PostgreSQL's bigint: a 422 naming the field, not the database's error as a 500 (found by the fuzzer)
+        r = await client.post(f"/v1/parked-events/{2**64}:retry", headers=op)
+        assert r.json()["errors"][0]["field"] == "parked_id", r.text
+        r = await client.get("/v1/parked-events", params={"cursor": encode_cursor((2**63,))}, headers=op)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor", r.text
 
         # The aggregate is free again: its next event is applied at once.
         nc = await nats.connect(settings.nats_url)

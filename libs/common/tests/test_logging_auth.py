@@ -10,6 +10,7 @@ from onestop.common.auth import region_within
 from onestop.common.logging import configure_logging
 
 ID = "150222199001011234"
+NAME, OTHER = "张三", "李四"
 
 
 def test_redaction(capsys: pytest.CaptureFixture[str]) -> None:
@@ -21,6 +22,32 @@ def test_redaction(capsys: pytest.CaptureFixture[str]) -> None:
     lines = [json.loads(line) for line in out.strip().splitlines()]
     assert lines[0]["id_number"] == "[redacted]" and lines[0]["n"] == 3
     assert "[redacted]" in lines[1]["event"]
+
+
+def test_uvicorn_tracebacks_and_access_lines_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    # uvicorn's default config: its loggers have their own plain-text handlers and do not propagate
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    uvicorn_error.addHandler(logging.StreamHandler())
+    uvicorn_error.propagate = False
+    configure_logging("INFO", "test")
+    try:
+        try:
+            int(NAME)  # the messages quote it; the source lines a traceback shows are code, not data
+        except ValueError as exc:
+            raise KeyError(f"no person {ID} {OTHER}") from exc
+    except KeyError:
+        uvicorn_error.exception("Exception in ASGI application")
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
+                                             f"/v1/persons/{NAME}/{ID}?name=%E5%BC%A0%E4%B8%89&x=1", "1.1", 404)
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    assert ID not in out and NAME not in out and OTHER not in out and "%E5%BC%A0" not in out
+    error, access = [json.loads(line) for line in captured.out.strip().splitlines()]
+    assert "builtins.ValueError: [message not logged]" in error["exception"]
+    assert error["exception"].index("ValueError") < error["exception"].index("direct cause") \
+        < error["exception"].index("KeyError")
+    assert access["path"] == "/v1/persons/[redacted]/[redacted]?name=[redacted]&x=[redacted]"
+    assert access["status"] == 404 and access["event"] == "http_request"
 
 
 def test_region_within() -> None:

@@ -52,6 +52,7 @@ def with_version(text: str, version: int) -> str:
 
 
 async def latest_version(client: httpx.AsyncClient, app: Any, policy_id: str) -> int:
-    r = await client.get("/v1/policies", headers=bearer(app))
-    assert r.status_code == 200, r.text
-    return max(v["version"] for v in r.json() if v["policy_id"] == policy_id)
+    from onestop.common.testing import all_items
+
+    versions = await all_items(client, "/v1/policies", headers=bearer(app))
+    return max(v["version"] for v in versions if v["policy_id"] == policy_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rules_api_helpers import bearer, idem, latest_version, pinned_body
 
+from onestop.common.testing import all_items
+
 
 async def test_hospitals_include_inherited_ones(rules) -> None:  # type: ignore[no-untyped-def]
     app, client = rules
@@ -41,9 +43,7 @@ async def test_operator_adds_a_hospital(rules) -> None:  # type: ignore[no-untyp
 
 async def test_catalogue_and_operator_adds_items(rules) -> None:  # type: ignore[no-untyped-def]
     app, client = rules
-    r = await client.get("/v1/catalogue/150222", headers=bearer(app))
-    assert r.status_code == 200, r.text
-    items = {e["code"]: e for e in r.json()}
+    items = {e["code"]: e for e in await all_items(client, "/v1/catalogue/150222", headers=bearer(app))}
     assert items["XB01ABA001"]["class"] == "B" and items["XB01ABA001"]["copay_first"] == "0.10"
     assert items["120100001"]["price_limit"] == "30.00"
 
@@ -51,7 +51,7 @@ async def test_catalogue_and_operator_adds_items(rules) -> None:  # type: ignore
     r = await client.post("/v1/catalogue/150222/items", json={"items": [item]}, headers={**bearer(app), **idem()})
     assert r.status_code == 201, r.text
     assert r.json()["parts"] == ["catalogue"]
-    items = {e["code"]: e for e in (await client.get("/v1/catalogue/150222", headers=bearer(app))).json()}
+    items = {e["code"]: e for e in await all_items(client, "/v1/catalogue/150222", headers=bearer(app))}
     assert items["NEW0000001"]["class"] == "C"
     # the catalogue wins over the HIS: the item sent as class A is out of scope now, and the quote says which version
     body = pinned_body("150222", lines=[{"line_id": "L1", "code": "NEW0000001", "name": "x", "class": "A",
@@ -69,6 +69,37 @@ async def test_treat_first_rule(rules) -> None:  # type: ignore[no-untyped-def]
     assert rule["blacklist_blocks_direct_settlement"] is True
     r = await client.get("/v1/treat-first/999999", headers=bearer(app))
     assert r.status_code == 422
+
+
+async def test_hospitals_stay_an_array_and_page_with_next_cursor_headers(rules) -> None:  # type: ignore[no-untyped-def]
+    app, client = rules
+    whole = await client.get("/v1/hospitals", params={"region_code": "150222"}, headers=bearer(app))
+    assert isinstance(whole.json(), list) and len(whole.json()) > 2 and "Next-Cursor" not in whole.headers
+    codes = [h["hospital_code"] for h in whole.json()]
+    assert codes == sorted(codes)
+    paged, params = [], {"region_code": "150222", "limit": 2}
+    while True:
+        r = await client.get("/v1/hospitals", params=params, headers=bearer(app))
+        assert r.status_code == 200 and isinstance(r.json(), list) and len(r.json()) <= 2
+        paged += r.json()
+        if "Next-Cursor" not in r.headers:
+            break
+        assert r.headers["Link"].endswith('; rel="next"') and "cursor=" in r.headers["Link"]
+        params = {**params, "cursor": r.headers["Next-Cursor"]}
+    assert paged == whole.json()
+    r = await client.get("/v1/hospitals", params={"region_code": "150222", "cursor": "bad"}, headers=bearer(app))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_policies_page_with_a_cursor(rules) -> None:  # type: ignore[no-untyped-def]
+    app, client = rules
+    everything = (await client.get("/v1/policies", params={"limit": 500}, headers=bearer(app))).json()
+    assert everything["next_cursor"] is None and len(everything["items"]) > 3
+    paged = await all_items(client, "/v1/policies", headers=bearer(app), params={"limit": 2})
+    assert paged == everything["items"]
+    assert [(v["policy_id"], v["version"]) for v in paged] == sorted((v["policy_id"], v["version"]) for v in paged)
+    r = await client.get("/v1/policies", params={"limit": 0}, headers=bearer(app))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "limit"
 
 
 async def test_qidong_hospitals_show_their_own_start_dates(rules) -> None:  # type: ignore[no-untyped-def]

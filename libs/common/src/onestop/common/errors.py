@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
+from asyncpg import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_BASE = "https://onestop.example/problems/"
@@ -110,19 +113,48 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's only 400: a body its declared content type cannot parse
+            return problem_response(InvalidInput("the body could not be parsed", errors=[
+                field_error("body", "not readable as the declared content type")]), request.url.path)
         p = Problem(str(exc.detail))
         p.status = exc.status_code
         p.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
         p.kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
         return problem_response(p, request.url.path)
 
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        problem = input_refused(exc, request.url.query)
+        if problem is None:  # anything else the database refuses is a bug: on to the 500 below
+            raise exc
+        return problem_response(problem, request.url.path)
+
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(PostgresError, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # A 5xx is a bug: log the class only (the message may carry personal data), answer without a trace.
-        log.error("unhandled_error", error_type=type(exc).__name__, path=request.url.path)
+        # The route's template, not the path: a path segment may be a name or an ID number.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        log.error("unhandled_error", error_type=type(exc).__name__, route=route)
         p = Problem("an internal error occurred; it has been logged")
         p.status, p.title, p.kind = 500, "Internal error", "internal"
         return problem_response(p, request.url.path)
+
+
+def input_refused(exc: BaseException, query: str = "") -> InvalidInput | None:
+    """The 422 for a database error that the caller's input caused, else None.
+
+    PostgreSQL text cannot hold a NUL character (SQLSTATE 22021, through SQLAlchemy or asyncpg directly):
+    named as the query parameter that has one, else as the body."""
+    seen: BaseException | None = exc
+    while seen is not None and getattr(seen, "sqlstate", None) != "22021":
+        seen = seen.__cause__
+    if seen is None:
+        return None
+    fields = [name for name, value in parse_qsl(query, keep_blank_values=True) if "\x00" in name + value]
+    return InvalidInput("a text contains a NUL character, which cannot be stored",
+                        errors=[field_error(f, "contains a NUL character") for f in fields or ["body"]])
 
 
 def _reason(e: dict[str, Any]) -> str:

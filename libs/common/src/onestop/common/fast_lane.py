@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from onestop.common.auth import Principal, Verifier
-from onestop.common.errors import Problem, Unauthorized, problem_response
+from onestop.common.errors import Problem, Unauthorized, input_refused, problem_response
 from onestop.common.metrics import RequestMetrics
 from onestop.common.ratelimit import already_counted, limiter_of
 
@@ -84,9 +84,13 @@ class FastLaneMiddleware:
         except Problem as exc:
             await problem_response(exc, scope["path"])(scope, receive, send)
             status = exc.status
-        except Exception:
-            self.metrics.observe(scope["method"], scope["path"], 500, time.perf_counter() - start)
-            raise  # ServerErrorMiddleware logs the class and answers 500, as for any route
+        except Exception as exc:
+            problem = input_refused(exc)  # input the database cannot store (a NUL): the route's own 422
+            if problem is None:
+                self.metrics.observe(scope["method"], scope["path"], 500, time.perf_counter() - start)
+                raise  # ServerErrorMiddleware logs the class and answers 500, as for any route
+            await problem_response(problem, scope["path"])(scope, receive, send)
+            status = problem.status
         else:
             await send({"type": "http.response.start", "status": 200,
                         "headers": [*_JSON_HEADERS, (b"content-length", str(len(answer)).encode())]})

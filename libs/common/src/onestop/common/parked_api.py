@@ -14,7 +14,9 @@ from pydantic import BaseModel
 
 from onestop.common.auth import CurrentPrincipal, require_role
 from onestop.common.consumer import CONSUMERS, StreamConsumer
-from onestop.common.errors import Conflict, InvalidInput, NotFound, field_error
+from onestop.common.errors import Conflict, NotFound
+from onestop.common.openapi import problem_responses
+from onestop.common.pagination import BIGINT_MAX, Page, PageDep
 from onestop.common.parked import OPEN, list_parked
 from onestop.common.service_app import Runtime, runtime_of
 from onestop.contracts.enums import Role
@@ -38,11 +40,6 @@ class ParkedEventRead(BaseModel):
     envelope: dict[str, Any]
 
 
-class ParkedEventPage(BaseModel):
-    items: list[ParkedEventRead]
-    next_cursor: str | None
-
-
 class RetryRead(BaseModel):
     id: int
     state: Literal["applied", "parked"]
@@ -53,27 +50,25 @@ class RetryRead(BaseModel):
 
 @router.get("/parked-events", summary="Events this service's consumers could not apply (operator)")
 async def list_parked_events(
-    runtime: RuntimeDep, principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(max_length=20, description="`next_cursor` of the previous page")] = None,
+    runtime: RuntimeDep, principal: CurrentPrincipal, page: PageDep,
     state: Annotated[Literal["open", "parked", "waiting", "applied"], Query(
         description="open = parked or waiting behind a parked one")] = "open",
-) -> ParkedEventPage:
+) -> Page[ParkedEventRead]:
     """Parked events oldest first, with their subject, envelope and reason; `waiting` ones are held behind a
     parked event of the same aggregate."""
     require_role(principal, Role.operator)
-    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):  # a BIGINT id
-        raise InvalidInput("cursor is not one this endpoint gave", errors=[field_error("cursor", "unknown cursor")])
     states = OPEN if state == "open" else (state,)
+    after = page.after((int,))
     rows = await list_parked(runtime.db, runtime.metadata, states=states,
-                             after_id=int(cursor) if cursor else None, limit=limit + 1)
-    items = [ParkedEventRead.model_validate(r._asdict()) for r in rows[:limit]]
-    return ParkedEventPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+                             after_id=int(after[0]) if after else None, limit=page.limit + 1)
+    items, next_cursor = page.of([ParkedEventRead.model_validate(r._asdict()) for r in rows], lambda e: (e.id,))
+    return Page[ParkedEventRead](items=items, next_cursor=next_cursor)
 
 
-@router.post("/parked-events/{parked_id}:retry", summary="Apply a parked event, then those waiting behind it")
+@router.post("/parked-events/{parked_id}:retry", summary="Apply a parked event, then those waiting behind it",
+             responses=problem_responses(409))
 async def retry_parked_event(runtime: RuntimeDep, principal: CurrentPrincipal,
-                             parked_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> RetryRead:
+                             parked_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)]) -> RetryRead:
     """Applies the parked event through the inbox, then the events of its aggregate waiting behind it, in order,
     once each; if one fails again it is the parked one now (`parked_id`, `reason`). 409 when the parked event
     fails again, or when it waits behind another (retry that one); an event applied already answers 200 with

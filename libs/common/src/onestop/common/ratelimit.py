@@ -18,6 +18,7 @@ from starlette.types import Scope
 
 from onestop.common.auth import CurrentPrincipal, Principal
 from onestop.common.errors import Problem
+from onestop.common.openapi import declares_problems
 from onestop.contracts.enums import Role
 
 _MAX_KEYS = 100_000  # buckets kept; full ones are dropped first (a full bucket is the same as none)
@@ -87,6 +88,7 @@ def already_counted(scope: Scope) -> Scope:
     return {**scope, "state": {**scope.get("state", {}), _COUNTED: True}}
 
 
+@declares_problems(429)
 async def _rate_limited(request: Request, principal: CurrentPrincipal) -> None:
     if request.scope.get("state", {}).get(_COUNTED):
         return

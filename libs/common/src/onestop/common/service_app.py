@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -32,6 +32,7 @@ from onestop.common.idempotency import Idempotency
 from onestop.common.logging import configure_logging
 from onestop.common.metrics import RequestMetrics
 from onestop.common.nats import connect, ensure_stream
+from onestop.common.openapi import document_problems, problem_responses
 from onestop.common.outbox import Outbox, OutboxRelay
 from onestop.common.revocation import RevocationList
 from onestop.common.settings import ServiceSettings
@@ -145,6 +146,7 @@ def build_app(
     app.include_router(_ops_router())
     for router in routers:
         app.include_router(router)
+    document_problems(app)
     return app
 
 
@@ -169,7 +171,8 @@ def _ops_router() -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Database and NATS reachable, every consumer alive (each with state and lag)")
+    @router.get("/readyz", summary="Database and NATS reachable, every consumer alive (each with state and lag)",
+                responses=problem_responses(503))
     async def readyz(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
         db_ok = await runtime.db.ping()
@@ -181,7 +184,7 @@ def _ops_router() -> APIRouter:
                         consumers=consumers)
         return problem_response(p, "/readyz")
 
-    @router.get("/metrics", summary="Prometheus metrics")
+    @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

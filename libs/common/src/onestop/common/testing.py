@@ -59,6 +59,20 @@ def key_env(service: str) -> dict[str, str]:
     return session_keys().service_env(service)
 
 
+async def all_items(client: httpx.AsyncClient, url: str, *, headers: dict[str, str],
+                    params: dict[str, Any] | None = None) -> list[Any]:
+    """Every item of a paginated list (`{"items", "next_cursor"}`), following the cursors."""
+    items: list[Any] = []
+    cursor = None
+    while True:
+        r = await client.get(url, headers=headers, params={**(params or {}), **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        items += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return items
+
+
 async def eventually(predicate: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:  # noqa: ASYNC109
     """Wait until `predicate()` is true, polling every 0.1 s; AssertionError after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -50,6 +50,8 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
         proxy_headers: Annotated[bool, typer.Option(
             help="trust X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (behind a reverse proxy)")] = False,
+        access_log: Annotated[bool, typer.Option(
+            help="a JSON line per request (query values and non-ASCII path segments redacted)")] = False,
     ) -> None:
         """Run one service after checking that its database, NATS and port are there."""
         console = Console(stderr=True)
@@ -60,6 +62,9 @@ def register(app: typer.Typer) -> None:
         if port_in_use(port, "127.0.0.1" if host in ("0.0.0.0", "::") else host):
             console.print(f"[bold red]error:[/] port {port} is already taken: stop what uses it or pass --port")
             raise typer.Exit(1)
+        from onestop.common.logging import configure_logging, uvicorn_log_config
+
+        configure_logging("WARNING", service)  # the preflight's own records (a NATS disconnect) as JSON too
         try:
             problem = asyncio.run(preflight(service))
         except Exception as exc:  # bad settings and the like: still one line
@@ -71,7 +76,12 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
         import uvicorn
 
-        # Off by default: nothing here reads the client's address, and checking it against the trusted
-        # proxies parsed IP addresses on every request.
+        level = importlib.import_module(f"onestop.{service}.settings").Settings().log_level
+        configure_logging(level, service)
+        # uvicorn's own records (its errors and their tracebacks, the access log) in every worker go through
+        # the same redacting JSON handler as the service's, not uvicorn's plain-text handlers on stderr.
+        # Proxy headers off by default: nothing here reads the client's address, and checking it against
+        # the trusted proxies parsed IP addresses on every request.
         uvicorn.run(f"onestop.{service}.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    access_log=False, log_level="warning", proxy_headers=proxy_headers)
+                    access_log=access_log, log_config=uvicorn_log_config(level, service), log_level=None,
+                    proxy_headers=proxy_headers)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.common.auth import CurrentPrincipal
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
+from onestop.common.openapi import problem_responses
 from onestop.common.ratelimit import RateLimited
 from onestop.contracts.enums import CreditReason
 from onestop.identity.api.deps import RuntimeDep
@@ -47,7 +48,8 @@ class CaseLift(BaseModel):
     reason_code: CreditReason = Field(CreditReason.other, description="what the credit feed says of the lift")
 
 
-@router.post("/credit-cases", status_code=201, summary="Open a suspected malicious-default case")
+@router.post("/credit-cases", status_code=201, summary="Open a suspected malicious-default case",
+             responses=problem_responses(404))
 async def open_case(body: CaseOpen, runtime: RuntimeDep, principal: CurrentPrincipal,
                     idempotency_key: IdempotencyKeyHeader = None) -> Any:
     async def work(session):  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from onestop.common.auth import CurrentPrincipal
 from onestop.common.errors import Problem, field_error, problem_response
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
+from onestop.common.openapi import problem_responses
 from onestop.common.ratelimit import RateLimited
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.imports import queries
@@ -77,7 +78,7 @@ def _spool(upload: IO[bytes], suffix: str, limit: int) -> tuple[Path, str]:
     return Path(name), digest.hexdigest()
 
 
-@router.post("/imports", status_code=201,
+@router.post("/imports", status_code=201, responses=problem_responses(413),
              summary="Import a register file (CSV UTF-8/GB18030 or XLSX), streamed, with a row-level report")
 async def post_import(
     runtime: RuntimeDep,
@@ -105,8 +106,13 @@ async def get_import(import_id: str, runtime: RuntimeDep, principal: CurrentPrin
     return await queries.read(runtime, principal, import_id)
 
 
-@router.get("/imports/{import_id}/report.csv", summary="The row-level report (row, field, reason) as CSV")
+class CsvResponse(Response):
+    media_type = "text/csv"
+
+
+@router.get("/imports/{import_id}/report.csv", summary="The row-level report (row, field, reason) as CSV",
+            response_class=CsvResponse)
 async def get_report(import_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> Response:
     text = await queries.report(runtime, principal, import_id)
-    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
+    return CsvResponse(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="import-{import_id}-report.csv"'})

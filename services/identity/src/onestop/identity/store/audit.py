@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.auth import Principal
@@ -29,8 +29,11 @@ async def hospital_checked(session: AsyncSession, *, person_id: str, hospital_co
 
 
 async def query(session: AsyncSession, *, person_id: str | None, subject: str | None, since: datetime | None,
-                limit: int) -> list[dict[str, Any]]:
+                limit: int, before: tuple[datetime, int] | None = None) -> list[dict[str, Any]]:
+    """Newest first; `before` = (at, id) of the previous page's last row."""
     q = select(t).order_by(t.c.at.desc(), t.c.id.desc()).limit(limit)
+    if before:
+        q = q.where(tuple_(t.c.at, t.c.id) < tuple_(*before))
     if person_id:
         q = q.where(t.c.person_id == person_id)
     if subject:

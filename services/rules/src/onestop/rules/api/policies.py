@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from onestop.common.auth import Principal
 from onestop.common.errors import NotFound
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
+from onestop.common.pagination import Page, PageDep
 from onestop.common.service_app import Runtime
 from onestop.rules.api.deps import CurrentPrincipal, PoliciesDep, RuntimeDep
 from onestop.rules.domain.registry import validate_policy_text
@@ -64,9 +65,15 @@ def _versions(policies: Policies) -> list[PolicyVersionRead]:
     return sorted(out, key=lambda v: (v.policy_id, v.version))
 
 
-@router.get("/policies", response_model=list[PolicyVersionRead], summary="Every policy version known")
-async def list_policies(policies: PoliciesDep, _p: CurrentPrincipal) -> Any:
-    return _versions(policies)
+@router.get("/policies", response_model=Page[PolicyVersionRead],
+            summary="Every policy version known, by policy id and version (paginated)")
+async def list_policies(policies: PoliciesDep, _p: CurrentPrincipal, page: PageDep) -> Any:
+    items, next_cursor = page.slice(_versions(policies), _version_key, (str, int))
+    return Page[PolicyVersionRead](items=items, next_cursor=next_cursor)
+
+
+def _version_key(v: PolicyVersionRead) -> tuple[str, int]:
+    return v.policy_id, v.version
 
 
 class PolicyRead(BaseModel):

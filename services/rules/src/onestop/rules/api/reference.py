@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from onestop.common.auth import require_role
 from onestop.common.clock import today
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
+from onestop.common.pagination import NEXT_HEADERS, OptionalPageDep, Page, PageDep, set_next_headers
 from onestop.contracts.enums import Role
 from onestop.contracts.treat_first import TreatFirstRule
 from onestop.rules.api.deps import CurrentPrincipal, PoliciesDep, RuntimeDep
@@ -34,31 +35,40 @@ class HospitalRead(BaseModel):
 
 
 @router.get("/hospitals", response_model=list[HospitalRead], response_model_exclude_none=True,
-            summary="The region's designated hospitals",
+            responses=NEXT_HEADERS, summary="The region's designated hospitals, by hospital code",
             description="With `date`: the hospitals in force on that day (what admission checks against). "
                         "Without: today's, and those whose own `valid_from` is later, with their dates "
-                        "(启东's pilot hospitals: 人民医院 from the second quarter of 2020, 中医院 the third).")
-async def list_hospitals(region_code: Region, policies: PoliciesDep, _p: CurrentPrincipal,
+                        "(启东's pilot hospitals: 人民医院 from the second quarter of 2020, 中医院 the third). "
+                        "A bare array, as DESIGN §9.1 pins it: the whole list, unless `limit` is given; then "
+                        "the next page's cursor is in the `Next-Cursor` header (and `Link: <…>; rel=\"next\"`).")
+async def list_hospitals(region_code: Region, policies: PoliciesDep, _p: CurrentPrincipal, request: Request,
+                         response: Response, page: OptionalPageDep,
                          on: Annotated[date | None, Query(alias="date")] = None) -> Any:
     try:
         hospitals = (policies.registry.hospitals(region_code, on) if on is not None
                      else policies.registry.hospitals(region_code, today(), upcoming=True))
     except NoPolicyInForce:
         raise NoPolicy.of(region_code, on or today()) from None
-    return [HospitalRead(hospital_code=h.hospital_code, name=h.name, level=h.level.value, public=h.public,
-                         region_code=h.region_code, valid_from=h.valid_from, valid_to=h.valid_to,
-                         illustrative=h.illustrative or None) for h in hospitals]
+    listed = sorted((HospitalRead(hospital_code=h.hospital_code, name=h.name, level=h.level.value, public=h.public,
+                                  region_code=h.region_code, valid_from=h.valid_from, valid_to=h.valid_to,
+                                  illustrative=h.illustrative or None) for h in hospitals),
+                    key=lambda h: h.hospital_code)
+    items, next_cursor = page.slice(listed, lambda h: (h.hospital_code,), (str,))
+    set_next_headers(request, response, next_cursor)
+    return items
 
 
-@router.get("/catalogue/{region_code}", response_model=list[CatalogueEntry], response_model_by_alias=True,
-            summary="The region's fee catalogue (医保目录) in force on a date")
-async def get_catalogue(region_code: str, policies: PoliciesDep, _p: CurrentPrincipal,
+@router.get("/catalogue/{region_code}", response_model=Page[CatalogueEntry], response_model_by_alias=True,
+            summary="The region's fee catalogue (医保目录) in force on a date, by code (paginated)")
+async def get_catalogue(region_code: str, policies: PoliciesDep, _p: CurrentPrincipal, page: PageDep,
                         on: Annotated[date | None, Query(alias="date")] = None) -> Any:
     on = on or today()
     try:
-        return policies.registry.catalogue(region_code, on)
+        entries = sorted(policies.registry.catalogue(region_code, on), key=lambda e: e.code)
     except NoPolicyInForce:
         raise NoPolicy.of(region_code, on) from None
+    items, next_cursor = page.slice(entries, lambda e: (e.code,), (str,))
+    return Page[CatalogueEntry](items=items, next_cursor=next_cursor)
 
 
 @router.get("/treat-first/{region_code}", response_model=TreatFirstRule,

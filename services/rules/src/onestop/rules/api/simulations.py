@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
 from onestop.common.errors import InvalidInput, NotFound
+from onestop.common.openapi import problem_responses
 from onestop.contracts.quote import QuoteRequest
 from onestop.rules.api.deps import CurrentPrincipal, PoliciesDep
 from onestop.rules.domain.policy import PolicyInvalid, parse_policy_text
@@ -64,7 +65,7 @@ def _resolve(policies: Policies, choice: PolicyChoice) -> ResolvedPolicy:
     return reg._build(chosen, chosen.file.valid_from)
 
 
-@router.post("/simulations", response_model=SimulationResult,
+@router.post("/simulations", response_model=SimulationResult, responses=problem_responses(404),
              summary="Replay quote inputs under two policy versions: per-payer totals, ratio distribution, "
                      "the stays whose self-pay changed most")
 async def post_simulation(body: SimulationCreate, policies: PoliciesDep, _p: CurrentPrincipal) -> Any:
