@@ -12,6 +12,7 @@ from onestop.common.ratelimit import RateLimiter
 from onestop.common.service_app import Runtime, build_app
 from onestop.contracts.events.base import stream_name
 from onestop.identity.api import credit, eligibility, imports, persons
+from onestop.identity.api.service_grants import ServiceGrants
 from onestop.identity.events import policy, repayment
 from onestop.identity.rules_client import RuleBook, RulesClient
 from onestop.identity.settings import Settings
@@ -71,5 +72,6 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
         on_start=start,
         on_stop=stop,
     )
-    app.add_middleware(imports.UploadLimit)  # outermost of the app's own: before auth reads anything
+    app.add_middleware(imports.UploadLimit)  # before auth reads anything
+    app.add_middleware(ServiceGrants)  # outermost of the app's own: the fast lane answers eligibility inside it
     return app

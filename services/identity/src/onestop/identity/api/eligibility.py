@@ -13,6 +13,7 @@ from pydantic_core import to_json
 from onestop.common.auth import CurrentPrincipal, Principal
 from onestop.common.ratelimit import RateLimited
 from onestop.common.service_app import Runtime
+from onestop.contracts.eligibility import EligibilityAnswer
 from onestop.identity.api.deps import RuntimeDep
 from onestop.identity.persons.service import EligibilityQuery, eligibility
 
@@ -32,7 +33,10 @@ router = APIRouter(prefix="/v1", tags=["eligibility"], dependencies=[RateLimited
 
 
 @router.post("/eligibility", summary="Treat-first eligibility (changes nothing but the access audit)",
-             response_class=JSONResponse)
+             response_class=JSONResponse, response_model=EligibilityAnswer,
+             description="Hospital, bureau and operator tokens, and the ledger's `service` token (no other "
+                         "service's: 403). A service caller names the hospital the stay is at and is audited "
+                         "with it, as the hospital would be; it alone is answered `age` and `person`.")
 async def post_eligibility(body: EligibilityRequest, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
     return Response(await _answer(runtime, principal, body), media_type="application/json")
 

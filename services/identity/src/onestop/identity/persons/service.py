@@ -15,6 +15,7 @@ from onestop.contracts.enums import Category, Disability, Household, Insurance, 
 from onestop.contracts.regions import region_within
 from onestop.identity.domain import id_number as idn
 from onestop.identity.domain.eligibility import BlacklistEntry, Enrolment, PersonSnapshot, Status, decide
+from onestop.identity.domain.person_facts import age_on, quote_person
 from onestop.identity.domain.pii import PiiCipher
 from onestop.identity.rules_client import RuleBook
 from onestop.identity.store import audit, persons
@@ -55,8 +56,12 @@ def snapshot_of(row: dict[str, Any]) -> PersonSnapshot:
 
 
 async def eligibility(runtime: Runtime, principal: Principal, q: EligibilityQuery) -> dict[str, Any]:
-    """Decide treat-first for a person at a hospital on a date; the read is audited."""
-    require_role(principal, Role.hospital, Role.bureau, Role.operator)
+    """Decide treat-first for a person at a hospital on a date; the read is audited.
+
+    A `service` caller (the ledger at admission: api/service_grants.py lets no other service here) names the
+    hospital the stay is at, is audited like the hospital would be, and is answered the person facts a quote
+    needs besides, which no client role is given."""
+    require_role(principal, Role.hospital, Role.bureau, Role.operator, Role.service)
     if principal.role is Role.hospital and principal.hospital_code != q.hospital_code:
         raise Forbidden("a hospital may only ask for its own hospital_code")
     try:
@@ -83,7 +88,7 @@ async def eligibility(runtime: Runtime, principal: Principal, q: EligibilityQuer
                                        role=principal.role.value, endpoint=audit.ELIGIBILITY,
                                        detail=f"hospital {q.hospital_code}", hospital_code=q.hospital_code)
     decision = decide(snapshot_of(row) if row else None, rif.rule, hospital, on)
-    return {
+    answer: dict[str, Any] = {
         "id_number_masked": idn.mask(ident.number),
         "birth_year": ident.birth_date.year,
         "person_id": row["person_id"] if row else None,
@@ -94,6 +99,12 @@ async def eligibility(runtime: Runtime, principal: Principal, q: EligibilityQuer
         "policy": {"region_code": rif.rule.region_code, "policy_id": rif.policy_id, "version": rif.version,
                    "valid_from": rif.rule.valid_from.isoformat(), "origin": rif.origin},
     }
+    if principal.role is Role.service:
+        answer["age"] = age_on(ident.birth_date, on)
+        answer["person"] = None if row is None else quote_person(
+            decision, birth_date=ident.birth_date, on=on, household=row["household"],
+            disability=row["disability"], disease_class=row["disease_class"], labour=row["labour"])
+    return answer
 
 
 def mask_name(name: str) -> str:

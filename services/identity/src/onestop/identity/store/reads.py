@@ -34,6 +34,7 @@ from onestop.common.errors import Unavailable
 # until = the day it was lifted), so a decision for another date than today sees the blacklist of that date.
 SNAPSHOT_SELECT = """
   SELECT p.person_id, p.id_cipher, pr.domicile_region, pr.household, pr.civil_servant, pr.disability,
+    pr.disease_class, pr.labour,
     (SELECT coalesce(json_agg(json_build_array(s.category, s.valid_from, s.valid_to, s.subgroup, s.source)), '[]')
        FROM person_status s WHERE s.person_id = p.person_id AND s.superseded_at IS NULL) AS statuses,
     (SELECT coalesce(json_agg(json_build_array(e.scheme, e.region_code, e.valid_from, e.valid_to)), '[]')
@@ -54,7 +55,7 @@ WITH snap AS ({SNAPSHOT_SELECT}),
      audit AS (INSERT INTO access_audit (subject, role, person_id, endpoint, detail, id_index, hospital_code)
                SELECT $2, $3, (SELECT person_id FROM snap), $4, $5, $1, $6)
 SELECT person_id::text AS person_id, id_cipher, domicile_region, household, civil_servant, disability,
-       statuses, enrolments, blacklist
+       disease_class, labour, statuses, enrolments, blacklist
 FROM snap"""
 
 _DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError)
