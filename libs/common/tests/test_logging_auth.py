@@ -53,3 +53,24 @@ def test_uvicorn_tracebacks_and_access_lines_are_redacted(capsys: pytest.Capture
 def test_region_within() -> None:
     assert region_within("411203", "411200") and region_within("411203", "411203")
     assert not region_within("411202", "411203")
+
+
+def test_a_problem_does_not_echo_an_id_number_or_a_name_from_the_url() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from onestop.common.errors import NotFound, install_problem_handlers
+
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/v1/things/{key}")
+    async def thing(key: str) -> None:
+        raise NotFound("no such thing")
+
+    with TestClient(app) as client:
+        for path in (f"/v1/things/{ID}", f"/v1/things/{NAME}", f"/v1/nowhere/{ID}"):
+            r = client.get(path, params={"q": ID})
+            assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+            assert ID not in r.text and NAME not in r.text and "%E5" not in r.text
+            assert r.json()["instance"].startswith("/v1/")

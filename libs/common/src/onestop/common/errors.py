@@ -13,6 +13,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from onestop.common.logging import redacted_path
+
 PROBLEM_BASE = "https://onestop.example/problems/"
 PROBLEM_JSON = "application/problem+json"
 
@@ -89,8 +91,10 @@ def field_error(field: str, reason: str) -> dict[str, str]:
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
     headers = getattr(problem, "headers", None) or ({"Retry-After": "1"} if problem.status == 503 else None)
-    return JSONResponse(problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON,
-                        headers=headers)
+    # `instance` is the request's path: a caller who put an ID number or a name in a URL must not get it
+    # echoed in the problem (nor does it reach a log: the same redaction).
+    return JSONResponse(problem.body(redacted_path(instance) if instance else None), status_code=problem.status,
+                        media_type=PROBLEM_JSON, headers=headers)
 
 
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:

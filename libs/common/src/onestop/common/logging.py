@@ -46,9 +46,10 @@ def redact_pii(_logger: Any, _method: str, event_dict: MutableMapping[str, Any])
 
 
 def redacted_path(path: str) -> str:
-    """A request target fit for a log: query values and non-ASCII path segments replaced."""
+    """A request target fit for a log or an answer: query values, non-ASCII path segments and anything
+    shaped like an ID number replaced."""
     path, _, query = path.partition("?")
-    path = _ODD_SEGMENT_RE.sub(REDACTED, path)
+    path = _ID_RE.sub(REDACTED, _ODD_SEGMENT_RE.sub(REDACTED, path))
     if query:
         names = sorted({name for name, _ in parse_qsl(query, keep_blank_values=True)})
         path += "?" + "&".join(f"{_ODD_SEGMENT_RE.sub(REDACTED, n)}={REDACTED}" for n in names)
