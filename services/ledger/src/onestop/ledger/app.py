@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
-from onestop.common.service_app import build_app
+from onestop.common.service_app import Runtime, build_app
+from onestop.ledger.api import agreements, stays
+from onestop.ledger.clients import IdentityClient, RulesClient
+from onestop.ledger.domain.sealing import Sealer
 from onestop.ledger.settings import Settings
 from onestop.ledger.store.tables import metadata
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the lifespan opens the database and NATS and provisions the stream."""
+def create_app(settings: Settings | None = None, *, identity_transport: httpx.AsyncBaseTransport | None = None,
+               rules_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """Build the app; the lifespan opens the database and NATS and provisions the stream.
+
+    The transports let tests serve identity and rules in-process (`httpx.ASGITransport(app)`).
+    """
+    settings = settings or Settings()
+
+    async def start(runtime: Runtime) -> None:
+        timeout = settings.dependency_timeout_s
+        runtime.extras.update(
+            identity=IdentityClient(settings.identity_url, runtime.service_tokens.auth("identity"), timeout,
+                                    identity_transport),
+            rules=RulesClient(settings.rules_url, runtime.service_tokens.auth("rules"), timeout, rules_transport),
+            sealer=Sealer(settings.service_key))
+
+    async def stop(runtime: Runtime) -> None:
+        await runtime.extras["identity"].close()
+        await runtime.extras["rules"].close()
+
     return build_app(
-        settings or Settings(),
+        settings,
         title="onestop ledger",
         description="Treat-first agreements, stays, fee lines, statements, notices, settlements, repayment.",
         metadata=metadata,
-        routers=[],
+        routers=[agreements.router, stays.router],
+        on_start=start,
+        on_stop=stop,
     )

@@ -1,7 +1,13 @@
 """Settings of the ledger service (environment, prefix ONESTOP_; DATABASE_URL and NATS_URL unprefixed)."""
 
+from pydantic import Field
+
 from onestop.common.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
     service: str = "ledger"
+    identity_url: str = Field("http://127.0.0.1:8001", description="ONESTOP_IDENTITY_URL: the identity service")
+    rules_url: str = Field("http://127.0.0.1:8003", description="ONESTOP_RULES_URL: the rules service")
+    dependency_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="ONESTOP_DEPENDENCY_TIMEOUT_S: how long an identity or rules call may take")

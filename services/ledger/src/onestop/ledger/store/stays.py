@@ -1,0 +1,43 @@
+"""SQL of stays."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from onestop.ledger.store.tables import stay
+
+
+async def open_stay_of(session: AsyncSession, person_ref: str, newborn: int, hospital_code: str) -> str | None:
+    return (await session.execute(select(stay.c.stay_id).where(
+        stay.c.person_ref == person_ref, stay.c.newborn == newborn, stay.c.hospital_code == hospital_code,
+        stay.c.state == "open"))).scalar_one_or_none()
+
+
+async def create(session: AsyncSession, row: dict[str, Any]) -> bool:
+    """Insert; False when another open stay of the person at the hospital won the race (ux_stay_open)."""
+    try:
+        async with session.begin_nested():
+            await session.execute(insert(stay).values(**row))
+    except IntegrityError as exc:
+        if "ux_stay_open" in str(exc.orig):
+            return False
+        raise
+    return True
+
+
+async def get(session: AsyncSession, stay_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+    query = select(stay).where(stay.c.stay_id == stay_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await session.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def cancel(session: AsyncSession, stay_id: str, reason: str, at: datetime) -> None:
+    await session.execute(update(stay).where(stay.c.stay_id == stay_id)
+                          .values(state="cancelled", cancel_reason=reason, cancelled_at=at))
