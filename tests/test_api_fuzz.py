@@ -102,7 +102,11 @@ def servers(pg_server: str, nats_url: str, make_database) -> Iterator[dict[str, 
                                             **key_env("rules")})
         for service in ("identity", "ledger", "clearing"):
             started[service] = _start(service, {**base, "ONESTOP_DATABASE_NAME": make_database(service),
-                                                "ONESTOP_RULES_URL": started["rules"][1], **key_env(service)})
+                                                "ONESTOP_RULES_URL": started["rules"][1],
+                                                # the ledger asks this identity (started just before it)
+                                                **({"ONESTOP_IDENTITY_URL": started["identity"][1]}
+                                                   if "identity" in started else {}),
+                                                **key_env(service)})
         for service, (proc, url) in started.items():
             _wait_ready(service, proc, url)
         yield {service: url for service, (_, url) in started.items()}

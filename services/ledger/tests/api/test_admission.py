@@ -184,6 +184,28 @@ async def test_bad_input_and_scopes(ledger, ledger_identity) -> None:  # type: i
     r = await client.post("/v1/stays", json=stay_body(str(uuid.uuid4()), SHANZHOU_HOSPITAL),
                           headers=hospital(SHANZHOU_HOSPITAL))
     assert r.status_code == 404, r.text
+    r = await client.post("/v1/stays", json=stay_body("0" * 36, SHANZHOU_HOSPITAL),
+                          headers=hospital(SHANZHOU_HOSPITAL))
+    assert r.status_code == 422 and "agreement_id" in r.text, r.text  # not a UUID: no database error, a 422
+    r = await client.get("/v1/stays/not-a-uuid", headers=bearer("operator"))
+    assert r.status_code == 404, r.text
+
+
+async def test_two_admissions_at_once_open_one_stay(ledger, ledger_identity) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    _app, client = ledger
+    number = fresh_id(HENAN)
+    await register(ledger_identity, number, HENAN, "建档立卡贫困人口", "城乡居民")
+    r = await client.post("/v1/agreements", json=agreement_body(number, HENAN, SHANZHOU_HOSPITAL),
+                          headers=hospital(SHANZHOU_HOSPITAL))
+    agreement_id = r.json()["agreement_id"]
+    answers = await asyncio.gather(*(client.post("/v1/stays", json=stay_body(agreement_id, SHANZHOU_HOSPITAL),
+                                                 headers=hospital(SHANZHOU_HOSPITAL)) for _ in range(4)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 409, 409, 409], [a.text for a in answers]
+    opened = next(a.json()["stay_id"] for a in answers if a.status_code == 201)
+    assert all(a.json()["open_stay_id"] == opened for a in answers if a.status_code == 409)
 
 
 async def test_a_city_wide_agreement_admits_at_another_public_hospital_of_the_city(ledger, ledger_identity) -> None:  # type: ignore[no-untyped-def]

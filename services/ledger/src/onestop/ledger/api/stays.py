@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["stays"])
 class StayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agreement_id: str = Field(pattern=r"^[0-9a-fA-F-]{36}$")
+    agreement_id: UUID
     hospital_code: str = Field(min_length=1, max_length=32)
     admitted_at: AwareDatetime = Field(description="with its zone; its Asia/Shanghai date is the eligibility date")
     hospital_level: HospitalLevel | None = Field(None, description="if sent, must agree with rules' registry")
@@ -47,7 +48,7 @@ async def admit(body: StayRequest, runtime: RuntimeDep, principal: CurrentPrinci
                 idempotency_key: IdempotencyKeyHeader = None) -> Any:
     async def work(session):  # type: ignore[no-untyped-def]
         return await service.admit(
-            runtime, principal, session, agreement_id=body.agreement_id.lower(), hospital_code=body.hospital_code,
+            runtime, principal, session, agreement_id=str(body.agreement_id), hospital_code=body.hospital_code,
             admitted_at=body.admitted_at, hospital_level=body.hospital_level.value if body.hospital_level else None,
             kind=body.kind.value, chronic=body.chronic, disease_code=body.disease_code,
             expected_cost_fen=body.expected_cost, newborn=body.newborn)
