@@ -229,3 +229,45 @@ async def test_a_city_wide_agreement_admits_at_another_public_hospital_of_the_ci
     r = await client.post("/v1/stays", json=stay_body(r.json()["agreement_id"], QIDONG_TCM),
                           headers=hospital(QIDONG_TCM))
     assert r.status_code in (404, 422), r.text
+
+
+async def test_a_newborn_is_admitted_under_its_mothers_agreement(ledger, ledger_identity) -> None:  # type: ignore[no-untyped-def]
+    _app, client = ledger
+    number = fresh_id(HENAN)
+    await register(ledger_identity, number, HENAN, "建档立卡贫困人口", "城乡居民")
+    r = await client.post("/v1/agreements", json=agreement_body(number, HENAN, SHANZHOU_HOSPITAL),
+                          headers=hospital(SHANZHOU_HOSPITAL))
+    agreement_id = r.json()["agreement_id"]
+    mother = await client.post("/v1/stays", json=stay_body(agreement_id, SHANZHOU_HOSPITAL),
+                               headers=hospital(SHANZHOU_HOSPITAL))
+    twins = [await client.post("/v1/stays", json=stay_body(agreement_id, SHANZHOU_HOSPITAL, newborn=n),
+                               headers=hospital(SHANZHOU_HOSPITAL)) for n in (1, 2)]
+    assert [a.status_code for a in (mother, *twins)] == [201, 201, 201], [a.text for a in (mother, *twins)]
+    assert [t.json()["newborn"] for t in twins] == [1, 2] and mother.json()["newborn"] is None
+    assert all(t.json()["person"]["age"] == 0 and t.json()["person_ref"] == mother.json()["person_ref"]
+               for t in twins)
+    again = await client.post("/v1/stays", json=stay_body(agreement_id, SHANZHOU_HOSPITAL, newborn=1),
+                              headers=hospital(SHANZHOU_HOSPITAL))
+    assert again.status_code == 409 and again.json()["open_stay_id"] == twins[0].json()["stay_id"]
+
+
+async def test_identity_unreachable_is_a_503_and_nothing_is_written(  # type: ignore[no-untyped-def]
+        settings_for, ledger_rules, ledger_identity) -> None:
+    import httpx
+
+    from onestop.cli.embedded import free_port
+    from onestop.common.testing import running
+    from onestop.ledger.app import create_app
+
+    number = fresh_id(HENAN)
+    await register(ledger_identity, number, HENAN, "建档立卡贫困人口", "城乡居民")
+    app = create_app(settings_for("ledger", identity_url=f"http://127.0.0.1:{free_port()}"),
+                     rules_transport=httpx.ASGITransport(ledger_rules))
+    async with running(app) as client:
+        r = await client.post("/v1/agreements", json=agreement_body(number, HENAN, SHANZHOU_HOSPITAL),
+                              headers=hospital(SHANZHOU_HOSPITAL))
+        assert r.status_code == 503 and r.headers["retry-after"], r.text
+        assert r.json()["dependency"] == "identity" and number not in r.text
+        async with app.state.runtime.db.transaction() as s:
+            assert (await s.execute(text("SELECT (SELECT count(*) FROM agreement) + "
+                                         "(SELECT count(*) FROM outbox)"))).scalar_one() == 0
