@@ -11,28 +11,17 @@ import pytest
 from sqlalchemy import select, text
 
 from onestop.common.auth import Principal
-from onestop.common.db import Database
 from onestop.common.errors import IdempotencyKeyInFlight, IdempotencyKeyRequired, IdempotencyKeyReused
 from onestop.common.idempotency import Idempotency
 from onestop.common.inbox import Inbox
 from onestop.common.nats import ensure_stream
 from onestop.common.outbox import Outbox, OutboxRelay
-from onestop.common.settings import ConnectionSettings
 from onestop.contracts.enums import Role
 from onestop.contracts.events.base import Envelope
 from onestop.contracts.events.rules import PolicyPublished
 from onestop.ledger.store.tables import metadata
 
 OP = Principal(subject="operator:t", role=Role.operator)
-
-
-@pytest.fixture
-async def db(pg_server: str, make_database):  # type: ignore[no-untyped-def]
-    name = make_database("ledger")
-    database = Database(ConnectionSettings(service="ledger", DATABASE_URL=pg_server, database_name=name)
-                        .service_database_url())
-    yield database
-    await database.dispose()
 
 
 def _event(version: int = 1) -> PolicyPublished:

@@ -108,7 +108,8 @@ def build_app(
         relay = OutboxRelay(db, outbox, js, interval=settings.relay_interval_s, service=settings.service,
                             hold_lock=relay_hold_lock, hold_max_s=settings.relay_hold_max_s)
         runtime = Runtime(settings, metadata, db, nc, js, outbox, relay,
-                          Idempotency(db, metadata, settings.idempotency_ttl_days), tokens, settings.service_tokens())
+                          Idempotency(db, metadata, settings.idempotency_ttl_days, settings.idempotency_claim_ttl_s),
+                          tokens, settings.service_tokens())
         app.state.runtime = runtime
         runtime.spawn(revocations.follow(nc, settings.stream_replicas), "revocation-watch")
         await _revocations_loaded(revocations, runtime)

@@ -103,6 +103,9 @@ class ServiceSettings(ConnectionSettings, TokenSettings):
     relay_interval_s: float = 0.2
     relay_hold_max_s: float = Field(600.0, gt=0, description="longest a bulk import may pause the outbox relay")
     idempotency_ttl_days: int = Field(7, ge=7)
+    idempotency_claim_ttl_s: float = Field(60.0, gt=0, le=3600, description="a key claimed in flight by a "
+                                           "process that died is free again after this (longer than any slow "
+                                           "step a use case runs outside its transaction)")
     # issue 10: consumers never give up on a transient failure; retention windows of the platform tables
     consumer_park_after: int = Field(3, ge=1, le=100, description="attempts before an event that cannot be "
                                      "applied (invalid payload, unknown version, domain error) is parked")
