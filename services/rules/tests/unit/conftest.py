@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,10 @@ import pytest
 
 from onestop.contracts.quote import QuoteRequest
 from onestop.rules.domain import PolicyRegistry
+
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:  # rules_unit_helpers.py, importable under --import-mode=importlib
+    sys.path.insert(0, _HERE)
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 ON = date(2024, 3, 10)

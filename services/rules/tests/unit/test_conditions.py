@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rules_unit_helpers import A, amounts, quote
+
 from onestop.contracts.quote import QuoteRequest
-from onestop.rules.domain import PolicyRegistry, compute_quote, validate_policy_text
+from onestop.rules.domain import PolicyRegistry, validate_policy_text
 
-A = "250101001"  # 血常规, class A
 GUYANG = (Path(__file__).resolve().parents[2] / "policies" / "150222" / "policy.v1.yaml").read_text("utf-8")
-
-
-def quote(registry, req):
-    return compute_quote(registry.resolve(req.region_code, req.date), req)
-
-
-def amounts(q):
-    return {p.payer: p.amount for p in q.payers}
 
 
 def with_household(req: QuoteRequest, household: str | None, chronic: bool = False) -> QuoteRequest:

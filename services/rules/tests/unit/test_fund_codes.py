@@ -6,21 +6,16 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from rules_unit_helpers import POOR, A, quote
 
-from onestop.rules.domain import PolicyRegistry, compute_quote, to_nhsa
+from onestop.rules.domain import PolicyRegistry, to_nhsa
 
 OTHER_FUND = "999997"
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
-A = "250101001"
-POOR = ["registered_poor"]
 
 
 def codes(q):
     return {p.payer: p.trace.nhsa_code for p in q.payers}
-
-
-def quote(registry, req):
-    return compute_quote(registry.resolve(req.region_code, req.date), req)
 
 
 def test_guyang_gap_fill_is_government_gap_fill_640100_not_assistance(registry, mk):

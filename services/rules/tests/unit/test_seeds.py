@@ -5,20 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from rules_unit_helpers import POOR, A, amounts, quote
+
 from onestop.contracts.money import half_up
-from onestop.rules.domain import compute_quote, to_nhsa
+from onestop.rules.domain import to_nhsa
 
-A = "250101001"  # 血常规, class A in every shipped catalogue
 C = "ZZ0000001"  # 营养餐, class C
-POOR = ["registered_poor"]
-
-
-def quote(registry, req):
-    return compute_quote(registry.resolve(req.region_code, req.date), req)
-
-
-def amounts(q):
-    return {p.payer: p.amount for p in q.payers}
 
 
 def test_003_95_percent_rule_self_pay_is_half_up_of_5_percent(registry, mk):

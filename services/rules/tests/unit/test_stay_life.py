@@ -10,23 +10,15 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from rules_unit_helpers import POOR, A, amounts
+from rules_unit_helpers import quote as q
 
 from onestop.contracts.money import format_fen
 from onestop.contracts.quote import Accumulators, QuoteRequest, apply_delta
-from onestop.rules.domain import PolicyRegistry, compute_quote
+from onestop.rules.domain import PolicyRegistry
 from onestop.rules.service import Policies, quote
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
-A = "250101001"
-POOR = ["registered_poor"]
-
-
-def q(registry, req):
-    return compute_quote(registry.resolve(req.region_code, req.date), req)
-
-
-def amounts(res):
-    return {p.payer: p.amount for p in res.payers}
 
 
 def trace(res, payer):
