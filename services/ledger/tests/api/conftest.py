@@ -3,11 +3,17 @@ ASGI with the ledger's own service token), all on the session's real PostgreSQL 
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+
+_HERE = os.path.dirname(__file__)
+if _HERE not in sys.path:  # ledger_api_helpers.py, importable under --import-mode=importlib
+    sys.path.insert(0, _HERE)
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,16 @@ class StayKind(StrEnum):
     outpatient = "outpatient"
 
 
+class DischargeWay(StrEnum):
+    """How a stay ended (离院方式), recorded at settlement."""
+
+    normal = "normal"
+    against_advice = "against_advice"  # 自动出院 / 未遵医嘱
+    transfer = "transfer"  # 转院
+    death = "death"
+    absconded = "absconded"  # 逃逸
+
+
 class FeeClass(StrEnum):
     A = "A"
     B = "B"

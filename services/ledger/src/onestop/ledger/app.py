@@ -6,9 +6,10 @@ import httpx
 from fastapi import FastAPI
 
 from onestop.common.service_app import Runtime, build_app
-from onestop.ledger.api import agreements, stays
+from onestop.ledger.api import agreements, fees, settlements, stays
 from onestop.ledger.clients import IdentityClient, RulesClient
 from onestop.ledger.domain.sealing import Sealer
+from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.settings import Settings
 from onestop.ledger.store.tables import metadata
 
@@ -27,7 +28,8 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
             identity=IdentityClient(settings.identity_url, runtime.service_tokens.auth("identity"), timeout,
                                     identity_transport),
             rules=RulesClient(settings.rules_url, runtime.service_tokens.auth("rules"), timeout, rules_transport),
-            sealer=Sealer(settings.service_key))
+            sealer=Sealer(settings.service_key),
+            quotes=QuoteClient(runtime.nc, timeout_s=settings.quote_timeout_s, attempts=settings.quote_attempts))
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["identity"].close()
@@ -38,7 +40,7 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
         title="onestop ledger",
         description="Treat-first agreements, stays, fee lines, statements, notices, settlements, repayment.",
         metadata=metadata,
-        routers=[agreements.router, stays.router],
+        routers=[agreements.router, stays.router, fees.router, settlements.router],
         on_start=start,
         on_stop=stop,
     )

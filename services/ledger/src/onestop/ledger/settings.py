@@ -11,3 +11,6 @@ class Settings(ServiceSettings):
     rules_url: str = Field("http://127.0.0.1:8003", description="ONESTOP_RULES_URL: the rules service")
     dependency_timeout_s: float = Field(
         5.0, gt=0, le=60, description="ONESTOP_DEPENDENCY_TIMEOUT_S: how long an identity or rules call may take")
+    quote_timeout_s: float = Field(
+        2.0, gt=0, le=30, description="ONESTOP_QUOTE_TIMEOUT_S: how long one quote request to rules over NATS waits")
+    quote_attempts: int = Field(3, ge=1, le=10, description="ONESTOP_QUOTE_ATTEMPTS: quote requests before a 503")

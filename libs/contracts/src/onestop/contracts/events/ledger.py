@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.contracts.events.base import EventPayload, region_tokens
 from onestop.contracts.money import Yuan
@@ -99,5 +99,96 @@ class StayCancelled(EventPayload):
         return self.stay_id
 
 
-LedgerEvent = Annotated[RepaymentOverdue | AgreementSigned | StayAdmitted | StayCancelled,
+class FeesPosted(EventPayload):
+    """A batch of fee lines (or a withdrawal, NHSA 2302) changed a stay's bill: counts and totals, never the lines."""
+
+    owner, entity, verb = "ledger", "fees", "posted"
+    type: Literal["ledger.fees.posted.v1"] = "ledger.fees.posted.v1"
+    stay_id: str
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    region_code: str = Field(description="the person's insurance region (参保地): the subject's routing tokens")
+    hospital_code: str
+    lines_added: int = Field(description="new lines in this batch (a line_id seen before is not counted)")
+    refunds_added: int = Field(description="of which refunds (退费, a negative amount naming its line)")
+    lines_withdrawn: int = Field(0, description="unsettled lines withdrawn (NHSA 2302)")
+    amount_added: Yuan = Field(description="the batch's net amount (refunds negative; a withdrawal negative)")
+    stay_total: Yuan = Field(description="the stay's net billed total after the batch, settled parts included")
+    posted_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.stay_id
+
+
+class FundAmount(BaseModel):
+    """One fund's share of a settlement (a reversal's is negative)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    payer: str = Field(description="the policy's payer id: basic, critical_illness, assistance, gap_fill …")
+    name: str
+    agency: str = Field("", description="who runs the fund")
+    nhsa_code: str | None = Field(None, description="national fund_pay_type (310100, 390100 …; 999997 other)")
+    amount: Yuan
+
+
+class _SettlementFacts(EventPayload):
+    settlement_id: str
+    stay_id: str
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    newborn: int | None = Field(None, description="a newborn under its mother's person: 1, 2 (twins)")
+    region_code: str = Field(description="the person's insurance region (参保地): whose funds pay; the routing")
+    hospital_code: str
+    hospital_region_code: str
+    hospital_level: str
+    kind: Literal["inpatient", "outpatient"]
+    part_index: int = Field(description="1 for a stay settled once; 1, 2 … for the parts of a mid-stay settlement")
+    final: bool = Field(description="false for a mid-stay part (中途结算, NHSA mid_setl_flag)")
+    year: int = Field(description="the accumulators' calendar year the amounts count in")
+    admitted_on: date
+    discharged_on: date = Field(description="the discharge date, or a mid-stay part's last day")
+    total: Yuan
+    funds: list[FundAmount] = Field(description="each fund's amount and national code, in waterfall order")
+    fund_pay: Yuan = Field(description="sum of the funds' amounts")
+    self_pay: Yuan = Field(description="the patient's share")
+    hosp_part_amt: Yuan = Field(0, description="borne by the hospital (按病种 itemised excess), no fund's")
+    effective_ratio: str = Field(description="(total − self_pay) / total, 4 places")
+    categories: list[str]
+    policy_id: str
+    policy_version: int
+    settled_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+
+class SettlementFinalized(_SettlementFacts):
+    """A one-stop settlement (一站式结算) or a mid-stay part committed: what clearing advances per fund and the
+    indicators count. On onestop.ledger.settlement.finalized.<prov>.<city>.<county> of the insurance region."""
+
+    owner, entity, verb = "ledger", "settlement", "finalized"
+    type: Literal["ledger.settlement.finalized.v1"] = "ledger.settlement.finalized.v1"
+
+    def entity_id(self) -> str:
+        return self.settlement_id
+
+
+class SettlementReversed(_SettlementFacts):
+    """A settlement was reversed (结算撤销, NHSA 2305): a new record (`settlement_id`) with every amount negated,
+    generated from the original's rows. Its CloudEvents subject is the original settlement's id, so a consumer
+    never applies it before the original's `finalized`."""
+
+    owner, entity, verb = "ledger", "settlement", "reversed"
+    type: Literal["ledger.settlement.reversed.v1"] = "ledger.settlement.reversed.v1"
+    reverses_settlement_id: str = Field(description="the original; the reason stays on the ledger's record "
+                                                    "(free text a person typed is never put in an event)")
+
+    def entity_id(self) -> str:
+        return self.reverses_settlement_id
+
+
+LedgerEvent = Annotated[RepaymentOverdue | AgreementSigned | StayAdmitted | StayCancelled | FeesPosted
+                        | SettlementFinalized | SettlementReversed,
                         Field(discriminator="type")]

@@ -7,7 +7,7 @@ the stay; the hospital level comes from rules' registry. One open stay per perso
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,17 @@ from onestop.ledger.clients import IdentityClient
 from onestop.ledger.domain.sealing import Sealer, Unsealable
 from onestop.ledger.problems import NotEligible
 from onestop.ledger.store import agreements, stays
+
+
+async def ask_identity(runtime: Runtime, agreement: dict[str, Any], hospital_code: str, on: date) -> Any:
+    """identity's eligibility decision for the agreement's person as of a date (the ledger's service token)."""
+    sealer: Sealer = runtime.extras["sealer"]
+    try:
+        id_number = sealer.open(agreement["id_sealed"], agreement["agreement_id"])
+    except Unsealable:
+        raise Conflict("the agreement can no longer be checked with identity: sign it again") from None
+    identity: IdentityClient = runtime.extras["identity"]
+    return await identity.eligibility(id_number, agreement["region_code"], hospital_code, on)
 
 
 def _usable_at(principal: Principal, agreement: dict[str, Any], hospital: dict[str, Any]) -> None:
@@ -60,13 +71,7 @@ async def admit(runtime: Runtime, principal: Principal, session: AsyncSession, *
     if hospital_level is not None and hospital_level != hospital["level"]:
         raise InvalidInput("the hospital level disagrees with the registry",
                            errors=[field_error("hospital_level", f"the registry says {hospital['level']}")])
-    sealer: Sealer = runtime.extras["sealer"]
-    try:
-        id_number = sealer.open(agreement["id_sealed"], agreement_id)
-    except Unsealable:
-        raise Conflict("the agreement can no longer be checked with identity: sign it again") from None
-    identity: IdentityClient = runtime.extras["identity"]
-    answer = await identity.eligibility(id_number, agreement["region_code"], hospital_code, on)
+    answer = await ask_identity(runtime, agreement, hospital_code, on)
     if not answer.eligible or answer.person is None or answer.insurance is None:
         raise NotEligible.of(answer)
     if answer.person_id != agreement["person_ref"]:
@@ -89,10 +94,10 @@ async def admit(runtime: Runtime, principal: Principal, session: AsyncSession, *
         region_code=answer.insurance.region_code, hospital_code=hospital_code,
         hospital_region_code=hospital["region_code"], hospital_level=hospital["level"], kind=kind,  # type: ignore[arg-type]
         categories=[c.value for c in answer.person.categories], admitted_at=admitted_at))
-    return 201, _shape(await _get(session, stay_id))
+    return 201, _shape(await get_row(session, stay_id))
 
 
-async def _get(session: AsyncSession, stay_id: str, *, for_update: bool = False) -> dict[str, Any]:
+async def get_row(session: AsyncSession, stay_id: str, *, for_update: bool = False) -> dict[str, Any]:
     try:
         uuid.UUID(stay_id)
     except ValueError:
@@ -103,7 +108,7 @@ async def _get(session: AsyncSession, stay_id: str, *, for_update: bool = False)
     return row
 
 
-def _check_scope(principal: Principal, row: dict[str, Any], *, change: bool = False) -> None:
+def check_scope(principal: Principal, row: dict[str, Any], *, change: bool = False) -> None:
     """A hospital sees its own stays, a bureau those of its region (insured or treated there), an operator all;
     only the hospital (or an operator) changes one. Out of scope is a 404: a stay id says nothing of others."""
     if principal.role is Role.operator or principal.can_see_hospital(row["hospital_code"]):
@@ -116,16 +121,16 @@ def _check_scope(principal: Principal, row: dict[str, Any], *, change: bool = Fa
 
 
 async def read(session: AsyncSession, principal: Principal, stay_id: str) -> dict[str, Any]:
-    row = await _get(session, stay_id)
-    _check_scope(principal, row)
+    row = await get_row(session, stay_id)
+    check_scope(principal, row)
     return _shape(row)
 
 
 async def cancel(runtime: Runtime, principal: Principal, session: AsyncSession, stay_id: str,
                  reason: str) -> tuple[int, dict[str, Any]]:
     require_role(principal, Role.hospital, Role.operator)
-    row = await _get(session, stay_id, for_update=True)
-    _check_scope(principal, row, change=True)
+    row = await get_row(session, stay_id, for_update=True)
+    check_scope(principal, row, change=True)
     if row["state"] != "open":
         raise Conflict(f"the stay is {row['state']}")
     at = now()
@@ -133,7 +138,7 @@ async def cancel(runtime: Runtime, principal: Principal, session: AsyncSession, 
     await runtime.outbox.add(session, StayCancelled(
         stay_id=stay_id, person_ref=row["person_ref"], region_code=row["insurance_region_code"],
         hospital_code=row["hospital_code"], cancelled_at=at))
-    return 200, _shape(await _get(session, stay_id))
+    return 200, _shape(await get_row(session, stay_id))
 
 
 def _shape(row: dict[str, Any]) -> dict[str, Any]:

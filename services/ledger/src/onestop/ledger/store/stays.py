@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -41,3 +41,26 @@ async def get(session: AsyncSession, stay_id: str, *, for_update: bool = False) 
 async def cancel(session: AsyncSession, stay_id: str, reason: str, at: datetime) -> None:
     await session.execute(update(stay).where(stay.c.stay_id == stay_id)
                           .values(state="cancelled", cancel_reason=reason, cancelled_at=at))
+
+
+async def close(session: AsyncSession, stay_id: str, *, through: date, discharged_at: datetime | None,
+                discharge_way: str | None) -> None:
+    """A final settlement closes the stay; a mid-stay part moves `settled_through` and leaves it open."""
+    values: dict[str, Any] = {"settled_through": through}
+    if discharged_at is not None:
+        values.update(state="settled", discharged_at=discharged_at, discharge_way=discharge_way)
+    await session.execute(update(stay).where(stay.c.stay_id == stay_id).values(**values))
+
+
+async def reopen(session: AsyncSession, stay_id: str, settled_through: date | None) -> bool:
+    """A reversal reopens the stay for correction; False when another open stay of the person at the hospital
+    now holds the place (ux_stay_open)."""
+    try:
+        async with session.begin_nested():
+            await session.execute(update(stay).where(stay.c.stay_id == stay_id).values(
+                state="open", settled_through=settled_through, discharged_at=None, discharge_way=None))
+    except IntegrityError as exc:
+        if "ux_stay_open" in str(exc.orig):
+            return False
+        raise
+    return True

@@ -8,12 +8,15 @@ from sqlalchemy import (
                         BigInteger,
                         Boolean,
                         Column,
+                        Date,
                         DateTime,
                         ForeignKey,
+                        Identity,
                         Index,
                         Integer,
                         LargeBinary,
                         MetaData,
+                        Numeric,
                         String,
                         Table,
                         Text,
@@ -72,14 +75,100 @@ stay = Table(
     Column("disease_code", String(32), nullable=True),
     Column("expected_cost_fen", BigInteger, nullable=True),
     Column("admitted_at", DateTime(timezone=True), nullable=False),
-    Column("state", String(16), nullable=False, server_default="open"),  # open | cancelled
+    Column("state", String(16), nullable=False, server_default="open"),  # open | settled | cancelled
     Column("person_facts", JSONB, nullable=False),  # the quote's `person`, as identity answered on admission
     Column("eligibility", JSONB, nullable=False),  # identity's decision as of the admission date
     Column("cancel_reason", Text, nullable=True),
     Column("cancelled_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("settled_through", Date, nullable=True),  # the last day a mid-stay settlement (中途结算) covered
+    Column("discharged_at", DateTime(timezone=True), nullable=True),
+    Column("discharge_way", String(16), nullable=True),
+    Column("lines_version", BigInteger, nullable=False, server_default="0"),  # bumped by every fee-line change
     # one open stay per person (and newborn) per hospital; the index makes it hold under concurrent admissions
     Index("ux_stay_open", "person_ref", "newborn", "hospital_code", unique=True,
           postgresql_where=text("state = 'open'")),
     Index("ix_stay_hospital", "hospital_code", "stay_id"),
+)
+
+fee_line = Table(
+    "fee_line", metadata,
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), primary_key=True),
+    Column("line_id", String(64), primary_key=True),  # the HIS's line id (NHSA feedetl_sn)
+    Column("seq", BigInteger, Identity(), nullable=False),  # posting order
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("fee_class", String(1), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),  # negative for a refund (退费)
+    Column("quantity", Numeric(18, 4), nullable=True),
+    Column("unit_price_fen", BigInteger, nullable=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("occurred_on", Date, nullable=False),  # its Asia/Shanghai date: the daily statement's and a part's day
+    Column("refunds_line_id", String(64), nullable=True),  # NHSA 2301 init_feedetl_sn
+    Column("settlement_id", UUID(as_uuid=False), nullable=True),  # the (non-reversed) settlement that took it
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),  # NHSA 2302
+    Column("posted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_fee_line_refunds", "stay_id", "refunds_line_id", postgresql_where=text("refunds_line_id IS NOT NULL")),
+)
+
+accumulator = Table(  # a person's (or newborn's) year-to-date state (DESIGN §5), one row per calendar year
+    "accumulator", metadata,
+    Column("person_ref", UUID(as_uuid=False), primary_key=True),
+    Column("newborn", Integer, primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("state", JSONB, nullable=False),  # contracts.quote.Accumulators as JSON
+    Column("version", BigInteger, nullable=False),  # +1 per applied delta: a quote made on another is redone
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+settlement = Table(
+    "settlement", metadata,
+    Column("settlement_id", UUID(as_uuid=False), primary_key=True),
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), nullable=False),
+    Column("person_ref", UUID(as_uuid=False), nullable=False),
+    Column("newborn", Integer, nullable=False),
+    Column("year", Integer, nullable=False),  # the accumulators' year: of the discharge date, or the part's end
+    Column("kind", String(16), nullable=False),  # final | mid | reversal
+    Column("part_index", Integer, nullable=False),
+    Column("final", Boolean, nullable=False),
+    Column("reverses", UUID(as_uuid=False), ForeignKey("settlement.settlement_id"), nullable=True),
+    Column("reversed_by", UUID(as_uuid=False), nullable=True),
+    Column("hospital_code", String(32), nullable=False),
+    Column("hospital_region_code", String(6), nullable=False),
+    Column("insurance_region_code", String(6), nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("through", Date, nullable=False),  # discharge date, or the last day of a mid-stay part
+    Column("total_fen", BigInteger, nullable=False),
+    Column("self_pay_fen", BigInteger, nullable=False),
+    Column("fund_pay_fen", BigInteger, nullable=False),
+    Column("hosp_part_fen", BigInteger, nullable=False),
+    Column("on_account_fen", BigInteger, nullable=False, server_default="0"),
+    Column("effective_ratio", String(16), nullable=False),
+    Column("policy_id", String(64), nullable=False),
+    Column("policy_version", Integer, nullable=False),
+    Column("discharge_way", String(16), nullable=True),
+    Column("disease_code", String(32), nullable=True),
+    Column("quote", JSONB, nullable=False),  # rules' QuoteResult as answered (negated for a reversal)
+    Column("delta", JSONB, nullable=False),  # the AccumulatorDelta applied (negated for a reversal)
+    Column("recheck", JSONB, nullable=False),  # eligibility asked again at settlement
+    Column("reason", Text, nullable=True),  # a reversal's
+    Column("settled_by", String(200), nullable=False),
+    Column("settled_at", DateTime(timezone=True), nullable=False),
+    Column("seq", BigInteger, Identity(), nullable=False),
+    Index("ix_settlement_stay", "stay_id", "seq"),
+    Index("ix_settlement_person_year", "person_ref", "newborn", "year", "seq"),
+    Index("ix_settlement_hospital", "hospital_code", "settled_at", "settlement_id"),
+    Index("ix_settlement_region", "insurance_region_code", "settled_at", "settlement_id"),
+)
+
+settlement_fund = Table(  # one row per payer of a settlement, in waterfall order, with its national fund code
+    "settlement_fund", metadata,
+    Column("settlement_id", UUID(as_uuid=False), ForeignKey("settlement.settlement_id"), primary_key=True),
+    Column("payer", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("agency", String(200), nullable=False),
+    Column("nhsa_code", String(16), nullable=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Index("ix_settlement_fund_payer", "payer", "settlement_id"),
 )
