@@ -42,13 +42,13 @@ def line(line_id: str, amount: str, cls: str = "A", day: str = "2026-03-11", **e
             "occurred_at": f"{day}T10:00:00+08:00", **extra}
 
 
-async def post(client: Any, stay_id: str, *lines: dict[str, Any], key: str | None = None) -> Any:
-    headers = {**bearer("hospital", hospital_code=H), "Idempotency-Key": key or str(uuid.uuid4())}
+async def post(client: Any, stay_id: str, *lines: dict[str, Any], key: str | None = None, at: str = H) -> Any:
+    headers = {**bearer("hospital", hospital_code=at), "Idempotency-Key": key or str(uuid.uuid4())}
     return await client.post(f"/v1/stays/{stay_id}/fee-lines", json={"lines": list(lines)}, headers=headers)
 
 
-async def settle(client: Any, stay_id: str, key: str | None = None, **body: Any) -> Any:
-    headers = {**bearer("hospital", hospital_code=H), "Idempotency-Key": key or str(uuid.uuid4())}
+async def settle(client: Any, stay_id: str, key: str | None = None, at: str = H, **body: Any) -> Any:
+    headers = {**bearer("hospital", hospital_code=at), "Idempotency-Key": key or str(uuid.uuid4())}
     return await client.post(f"/v1/stays/{stay_id}/settlement",
                              json={"discharged_at": "2026-03-20T10:00:00+08:00", **body}, headers=headers)
 

@@ -133,6 +133,8 @@ async def cancel(runtime: Runtime, principal: Principal, session: AsyncSession, 
     check_scope(principal, row, change=True)
     if row["state"] != "open":
         raise Conflict(f"the stay is {row['state']}")
+    if row["settled_through"] is not None:  # NHSA 2404 undoes an admission only while nothing is settled
+        raise Conflict("a part of this stay is settled: reverse its settlements first")
     at = now()
     await stays.cancel(session, stay_id, reason, at)
     await runtime.outbox.add(session, StayCancelled(
@@ -154,6 +156,9 @@ def _shape(row: dict[str, Any]) -> dict[str, Any]:
         "eligibility": {"date": eligibility.get("date"), "categories": eligibility.get("categories", []),
                         "policy": eligibility.get("policy"), "direct_settlement_allowed":
                             eligibility.get("direct_settlement_allowed")},
+        "settled_through": row["settled_through"].isoformat() if row["settled_through"] else None,
+        "discharged_at": row["discharged_at"].isoformat() if row["discharged_at"] else None,
+        "discharge_way": row["discharge_way"],
         "cancel_reason": row["cancel_reason"],
         "cancelled_at": row["cancelled_at"].isoformat() if row["cancelled_at"] else None,
     }
