@@ -7,7 +7,16 @@ import asyncio
 from typing import Any
 
 import httpx
-from ledger_api_helpers import QIDONG, QIDONG_PEOPLES, QIDONG_TCM, agreement_body, fresh_id, hospital, register, stay_body
+from ledger_api_helpers import (
+    QIDONG,
+    QIDONG_PEOPLES,
+    QIDONG_TCM,
+    agreement_body,
+    fresh_id,
+    hospital,
+    register,
+    stay_body,
+)
 from sqlalchemy import text
 from test_settlement import accumulators, conserved, line, post, settle
 
