@@ -5,12 +5,17 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from onestop.common.consumer import StreamConsumer, start_consumers
+from onestop.common.inbox import Inbox
 from onestop.common.service_app import Runtime, build_app
-from onestop.ledger.api import agreements, fees, settlements, stays
+from onestop.contracts.events.base import stream_name
+from onestop.ledger.api import agreements, fees, settlements, statements, stays
 from onestop.ledger.clients import IdentityClient, RulesClient
 from onestop.ledger.domain.sealing import Sealer
+from onestop.ledger.events import cost_alerts
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.settings import Settings
+from onestop.ledger.statements.alerts import Thresholds
 from onestop.ledger.store.tables import metadata
 
 
@@ -30,6 +35,13 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
             rules=RulesClient(settings.rules_url, runtime.service_tokens.auth("rules"), timeout, rules_transport),
             sealer=Sealer(settings.service_key),
             quotes=QuoteClient(runtime.nc, timeout_s=settings.quote_timeout_s, attempts=settings.quote_attempts))
+        runtime.extras["cost_alert_thresholds"] = Thresholds(runtime.extras["rules"])
+        limits = {"park_after": settings.consumer_park_after, "retry_max_s": settings.consumer_retry_max_s}
+        start_consumers(runtime, [
+            StreamConsumer(runtime.db, Inbox(metadata, "ledger"), runtime.js, stream=stream_name("ledger"),
+                           durable=cost_alerts.DURABLE, filter_subject=cost_alerts.FILTER,
+                           handlers={cost_alerts.TYPE: cost_alerts.make_handler(runtime)}, **limits),
+        ])
 
     async def stop(runtime: Runtime) -> None:
         await runtime.extras["identity"].close()
@@ -40,7 +52,7 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
         title="onestop ledger",
         description="Treat-first agreements, stays, fee lines, statements, notices, settlements, repayment.",
         metadata=metadata,
-        routers=[agreements.router, stays.router, fees.router, settlements.router],
+        routers=[agreements.router, stays.router, fees.router, settlements.router, statements.router],
         on_start=start,
         on_stop=stop,
     )

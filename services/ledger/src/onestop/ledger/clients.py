@@ -14,6 +14,7 @@ import httpx
 
 from onestop.common.errors import InvalidInput, Unavailable
 from onestop.contracts.eligibility import EligibilityAnswer
+from onestop.contracts.money import parse_yuan
 from onestop.contracts.treat_first import TreatFirstRule
 
 
@@ -63,6 +64,15 @@ class RulesClient(_Client):
         if r.status_code in (404, 422):
             return None
         return {h["hospital_code"]: h for h in r.json()}
+
+    async def cost_alert_thresholds(self, region_code: str, on: date) -> list[int]:
+        """The region's cost-alert thresholds in force on the date (`GET /v1/operations`: estimated totals, yuan,
+        ascending), in fen; [] when the region states none or no policy covers it."""
+        r = await self._call("GET", "/v1/operations", params={"region_code": region_code, "date": on.isoformat()})
+        if r.status_code in (404, 422):
+            return []
+        alerts = (r.json().get("operations") or {}).get("cost_alerts") or {}
+        return [parse_yuan(t) for t in alerts.get("thresholds", [])]
 
     async def treat_first(self, region_code: str, on: date) -> TreatFirstRule | None:
         r = await self._call("GET", f"/v1/treat-first/{region_code}", params={"date": on.isoformat()})

@@ -189,6 +189,55 @@ class SettlementReversed(_SettlementFacts):
         return self.reverses_settlement_id
 
 
+class StayCostAlert(EventPayload):
+    """A stay's running estimate crossed one of its region's cost-alert thresholds (rules' operations
+    `cost_alerts.thresholds`, estimated totals): tell the patient (启东 004 二(三): 对费用较大或者预计超过限额的患者，
+    要及时提醒、告知用费情况). Once per threshold per stay. Not 超限价 (a quote's `over_limit_amount`)."""
+
+    owner, entity, verb = "ledger", "stay", "cost_alert"
+    type: Literal["ledger.stay.cost_alert.v1"] = "ledger.stay.cost_alert.v1"
+    alert_id: str
+    stay_id: str
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    region_code: str = Field(description="the person's insurance region (参保地): the subject's routing tokens")
+    hospital_code: str
+    threshold: Yuan = Field(description="the threshold crossed (an estimated total of the stay)")
+    estimated_total: Yuan = Field(description="the stay's estimated total when it was crossed, settled parts included")
+    estimated_self_pay: Yuan = Field(description="the patient's share of the unsettled part, as estimated then")
+    through: date = Field(description="the last fee line's date the estimate covered")
+    raised_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.stay_id
+
+
+class DischargeNoticeIssued(EventPayload):
+    """The written notice before discharge (出院前书面告知, 000 §2.4: 在患者出院前2d内将…医疗费用清单及…报销金额、
+    自付费用金额书面通知患者及家属或签订协议人) was given: amounts only, no names."""
+
+    owner, entity, verb = "ledger", "discharge_notice", "issued"
+    type: Literal["ledger.discharge_notice.issued.v1"] = "ledger.discharge_notice.issued.v1"
+    notice_id: str
+    stay_id: str
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    region_code: str = Field(description="the person's insurance region (参保地): the subject's routing tokens")
+    hospital_code: str
+    expected_discharge: date
+    total: Yuan = Field(description="the estimate's total of the part to be settled")
+    funds: list[FundAmount] = Field(description="each fund's estimated amount, in waterfall order")
+    self_pay: Yuan = Field(description="the patient's estimated share")
+    told_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.stay_id
+
+
 LedgerEvent = Annotated[RepaymentOverdue | AgreementSigned | StayAdmitted | StayCancelled | FeesPosted
-                        | SettlementFinalized | SettlementReversed,
+                        | SettlementFinalized | SettlementReversed | StayCostAlert | DischargeNoticeIssued,
                         Field(discriminator="type")]

@@ -34,7 +34,7 @@ from onestop.ledger.domain import bill
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.settlements.shape import shape
 from onestop.ledger.stays.service import ask_identity, check_scope, get_row
-from onestop.ledger.store import accumulators, agreements, fees, settlements, stays
+from onestop.ledger.store import accumulators, agreements, fees, settlements, statements, stays
 
 
 @dataclass(frozen=True)
@@ -65,17 +65,22 @@ class _Draft:
     quote: dict[str, Any]
 
 
-async def _read(session: AsyncSession, principal: Principal, stay_id: str, d: Discharge) -> tuple[
+async def read_part(session: AsyncSession, principal: Principal | None, stay_id: str, d: Discharge, *,
+                    field: str | None = None) -> tuple[
         dict[str, Any], bill.Part, list[bill.Line], int, dict[str, Any], int]:
+    """The open stay, the part a settlement on `d` would take, its lines and the person-year's accumulators
+    (read without a lock, for a quote); shared by the settlement, the estimate and the discharge notice.
+    `principal` None is the ledger itself (its cost-alert consumer); `field` names the date in a refusal."""
     stay = await get_row(session, stay_id)
-    check_scope(principal, stay, change=True)
+    if principal is not None:
+        check_scope(principal, stay, change=True)
     if stay["state"] != "open":
         raise Conflict(f"the stay is {stay['state']}", stay_state=stay["state"])
     admitted_on = as_shanghai(stay["admitted_at"]).date()
     earlier = [bill.EarlierPart(p["through"], p["total_fen"], bill.deductible_borne(p["quote"]))
                for p in await settlements.standing_parts(session, stay_id)]
     part = bill.next_part(admitted_on, earlier, final=d.final)
-    field = "discharged_at" if d.final else "through"
+    field = field or ("discharged_at" if d.final else "through")
     if d.through < part.starts_on:
         raise InvalidInput(f"{field} is before the part's first day",
                            errors=[field_error(field, f"before {part.starts_on.isoformat()}")])
@@ -85,7 +90,7 @@ async def _read(session: AsyncSession, principal: Principal, stay_id: str, d: Di
     lines = bill.part_lines(await fees.live(session, stay_id), None if d.final else d.through)
     if d.final and any(x.occurred_on > d.through for x in lines):
         raise InvalidInput("a fee line is dated after the discharge",
-                           errors=[field_error("discharged_at", "before the last fee line's date")])
+                           errors=[field_error(field, "before the last fee line's date")])
     if not bill.net(lines):
         raise InvalidInput("nothing to settle: the stay (part) has no fee lines",
                            errors=[field_error("lines", "no unsettled fee line" +
@@ -95,8 +100,9 @@ async def _read(session: AsyncSession, principal: Principal, stay_id: str, d: Di
     return stay, part, lines, year, state, version
 
 
-def _request(stay: dict[str, Any], part: bill.Part, lines: list[bill.Line], state: dict[str, Any],
-             d: Discharge) -> dict[str, Any]:
+def part_request(stay: dict[str, Any], part: bill.Part, lines: list[bill.Line], state: dict[str, Any],
+                 d: Discharge) -> dict[str, Any]:
+    """The quote request of a part `read_part` read."""
     return bill.quote_request(stay, bill.net(lines), state, on=d.through,
                               admitted_on=as_shanghai(stay["admitted_at"]).date(), part=part,
                               disease_code=d.disease_code or stay["disease_code"],
@@ -127,9 +133,9 @@ async def settle(runtime: Runtime, principal: Principal, stay_id: str, d: Discha
         if claim.stored is not None:
             return claim.stored
         async with runtime.db.transaction() as session:
-            stay, part, lines, year, state, version = await _read(session, principal, stay_id, d)
+            stay, part, lines, year, state, version = await read_part(session, principal, stay_id, d)
         recheck = await _recheck(runtime, stay, d.through)
-        request = _request(stay, part, lines, state, d)
+        request = part_request(stay, part, lines, state, d)
         draft = _Draft(stay, part, lines, year, version, request, await quotes.quote(request))
 
         async def work(session: AsyncSession) -> tuple[int, dict[str, Any]]:
@@ -156,19 +162,20 @@ async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession,
             raise InvalidInput("nothing to settle: the stay (part) has no fee lines",
                                errors=[field_error("lines", "no unsettled fee line")])
         quotes: QuoteClient = runtime.extras["quotes"]
-        quote = await quotes.quote(_request(stay, draft.part, lines, state, d))
+        quote = await quotes.quote(part_request(stay, draft.part, lines, state, d))
     delta = AccumulatorDelta.model_validate(quote["delta"])
     new_state = apply_delta(Accumulators.model_validate(state), delta).model_dump(mode="json")
     await accumulators.write(session, stay["person_ref"], stay["newborn"], draft.year, new_state, version + 1)
     settlement_id = str(uuid.uuid4())
     at = now()
     row = _row(stay, draft.part, draft.year, d, quote, recheck, settlement_id, principal, at)
-    funds = _funds(quote)
+    funds = fund_rows(quote)
     await settlements.add(session, row, funds)
     await fees.take(session, stay_id, [x.line_id for x in lines], settlement_id)
     await stays.close(session, stay_id, through=d.through, discharged_at=d.at, discharge_way=d.discharge_way)
     await runtime.outbox.add(session, SettlementFinalized(**_facts(stay, row, funds)))  # type: ignore[arg-type]
-    return 201, shape(row, funds)
+    notice = await statements.latest_notice(session, stay_id, at_or_before=at) if d.final else None
+    return 201, shape(row, funds, notice)
 
 
 def _row(stay: dict[str, Any], part: bill.Part, year: int, d: Discharge, quote: dict[str, Any],
@@ -188,7 +195,8 @@ def _row(stay: dict[str, Any], part: bill.Part, year: int, d: Discharge, quote: 
             "recheck": recheck, "settled_by": principal.subject, "settled_at": at}
 
 
-def _funds(quote: dict[str, Any]) -> list[dict[str, Any]]:
+def fund_rows(quote: dict[str, Any]) -> list[dict[str, Any]]:
+    """A quote's payers as per-fund rows (amounts in fen), in waterfall order."""
     return [{"payer": p["payer"], "position": i, "name": p["name"], "agency": p.get("agency", ""),
              "nhsa_code": p["trace"].get("nhsa_code"), "amount_fen": parse_yuan(p["amount"])}
             for i, p in enumerate(quote["payers"])]

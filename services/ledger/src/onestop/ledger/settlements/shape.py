@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from onestop.contracts.money import format_fen
+from onestop.ledger.domain.statement import notice_view
 
 
-def shape(row: dict[str, Any], funds: list[dict[str, Any]]) -> dict[str, Any]:
+def shape(row: dict[str, Any], funds: list[dict[str, Any]], notice: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`notice`: the stay's latest discharge notice told before a final settlement; the answer shows how the
+    settlement differs from it (000 §2.4)."""
     quote = row["quote"]
     owed = max(row["self_pay_fen"] - row["on_account_fen"], 0) if row["kind"] != "reversal" else 0
     return {
@@ -33,4 +36,5 @@ def shape(row: dict[str, Any], funds: list[dict[str, Any]]) -> dict[str, Any]:
         "trace": quote["trace"], "delta": row["delta"], "catalogue_notes": quote.get("catalogue_notes", []),
         "illustrative": quote.get("illustrative", []), "eligibility_recheck": row["recheck"],
         "reason": row.get("reason"), "settled_by": row["settled_by"], "settled_at": row["settled_at"].isoformat(),
+        "notice": notice_view(notice, row, funds) if row["kind"] == "final" else None,
     }

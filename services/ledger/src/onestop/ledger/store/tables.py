@@ -172,3 +172,51 @@ settlement_fund = Table(  # one row per payer of a settlement, in waterfall orde
     Column("amount_fen", BigInteger, nullable=False),
     Index("ix_settlement_fund_payer", "payer", "settlement_id"),
 )
+
+estimate_audit = Table(  # a pre-settlement (预结算) stores nothing but this: who asked, when, and what it said
+    "estimate_audit", metadata,
+    Column("estimate_id", UUID(as_uuid=False), primary_key=True),
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), nullable=False),
+    Column("estimated_by", String(200), nullable=False),  # the token subject
+    Column("estimated_at", DateTime(timezone=True), nullable=False),
+    Column("through", Date, nullable=False),
+    Column("total_fen", BigInteger, nullable=False),
+    Column("self_pay_fen", BigInteger, nullable=False),
+    Index("ix_estimate_audit_stay", "stay_id", "estimated_at"),
+)
+
+discharge_notice = Table(  # 出院前书面告知 (000 §2.4), as told
+    "discharge_notice", metadata,
+    Column("notice_id", UUID(as_uuid=False), primary_key=True),
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), nullable=False),
+    Column("expected_discharge", Date, nullable=False),
+    Column("part_index", Integer, nullable=False),
+    Column("total_fen", BigInteger, nullable=False),
+    Column("self_pay_fen", BigInteger, nullable=False),
+    Column("funds", JSONB, nullable=False),  # [{payer, name, agency, nhsa_code, amount_fen}] in waterfall order
+    Column("quote", JSONB, nullable=False),  # rules' QuoteResult the notice was told from
+    Column("told_by", String(32), nullable=True),  # a role or relation, never a name
+    Column("told_to", String(16), nullable=True),  # the relation of who was told (患者及家属或签订协议人)
+    Column("told_by_subject", String(200), nullable=False),  # the token subject
+    Column("told_at", DateTime(timezone=True), nullable=False),
+    Column("seq", BigInteger, Identity(), nullable=False),
+    Index("ix_discharge_notice_stay", "stay_id", "seq"),
+)
+
+cost_alert = Table(  # one row per threshold a stay's estimate crossed: raised once (启东 004 二(三))
+    "cost_alert", metadata,
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), primary_key=True),
+    Column("threshold_fen", BigInteger, primary_key=True),
+    Column("alert_id", UUID(as_uuid=False), nullable=False, unique=True),
+    Column("estimated_total_fen", BigInteger, nullable=False),
+    Column("estimated_self_pay_fen", BigInteger, nullable=False),
+    Column("through", Date, nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+)
+
+cost_alert_check = Table(  # the stay's lines_version the cost-alert consumer last estimated: older events skip
+    "cost_alert_check", metadata,
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), primary_key=True),
+    Column("lines_version", BigInteger, nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+)
