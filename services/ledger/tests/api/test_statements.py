@@ -80,7 +80,8 @@ async def test_the_daily_statement_shows_the_day_refunds_with_their_line_totals_
     r = await post(client, sid, line("D1A", "1000.00", day="2026-03-10"), line("D1C", "90.00", "C", day="2026-03-10"),
                    line("D2B", "400.00", "B", day="2026-03-11"),
                    line("R1", "-100.00", day="2026-03-11", refunds_line_id="D1A"),  # refunds a line of the day before
-                   line("D2A", "50.00", day="2026-03-11"), line("R2", "-20.00", day="2026-03-11", refunds_line_id="D2A"))
+                   line("D2A", "50.00", day="2026-03-11"),
+                   line("R2", "-20.00", day="2026-03-11", refunds_line_id="D2A"))
     assert r.status_code == 201, r.text
 
     day1 = (await client.get(f"/v1/stays/{sid}/daily-statement", params={"date": "2026-03-10"}, headers=READ)).json()

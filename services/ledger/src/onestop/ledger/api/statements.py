@@ -57,7 +57,8 @@ class NoticeRequest(BaseModel):
              responses=problem_responses(404, 409, 422, 503))
 async def post_estimate(stay_id: str, runtime: RuntimeDep, principal: CurrentPrincipal,
                         body: Annotated[EstimateRequest | None, Body()] = None) -> Any:
-    return await estimate.estimate(runtime, principal, stay_id, (body or EstimateRequest.model_validate({})).discharge())
+    d = (body or EstimateRequest.model_validate({})).discharge()
+    return await estimate.estimate(runtime, principal, stay_id, d)
 
 
 @router.get("/stays/{stay_id}/daily-statement", summary="The daily statement (一日清单)",
