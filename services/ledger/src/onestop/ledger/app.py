@@ -15,7 +15,7 @@ from onestop.ledger.domain.sealing import Sealer
 from onestop.ledger.events import cost_alerts
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.settings import Settings
-from onestop.ledger.statements.alerts import Thresholds
+from onestop.ledger.statements.alerts import CostAlerts, Thresholds
 from onestop.ledger.store.tables import metadata
 
 
@@ -35,12 +35,12 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
             rules=RulesClient(settings.rules_url, runtime.service_tokens.auth("rules"), timeout, rules_transport),
             sealer=Sealer(settings.service_key),
             quotes=QuoteClient(runtime.nc, timeout_s=settings.quote_timeout_s, attempts=settings.quote_attempts))
-        runtime.extras["cost_alert_thresholds"] = Thresholds(runtime.extras["rules"])
+        alerts = CostAlerts(runtime, runtime.extras["quotes"], Thresholds(runtime.extras["rules"]))
         limits = {"park_after": settings.consumer_park_after, "retry_max_s": settings.consumer_retry_max_s}
         start_consumers(runtime, [
             StreamConsumer(runtime.db, Inbox(metadata, "ledger"), runtime.js, stream=stream_name("ledger"),
                            durable=cost_alerts.DURABLE, filter_subject=cost_alerts.FILTER,
-                           handlers={cost_alerts.TYPE: cost_alerts.make_handler(runtime)}, **limits),
+                           handlers={cost_alerts.TYPE: cost_alerts.make_handler(alerts)}, **limits),
         ])
 
     async def stop(runtime: Runtime) -> None:

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from onestop.common.service_app import Runtime
 from onestop.contracts.events.base import Envelope
 from onestop.contracts.events.ledger import FeesPosted
-from onestop.ledger.statements.alerts import check
+from onestop.ledger.statements.alerts import CostAlerts
 
 FILTER = "onestop.ledger.fees.posted.>"
 DURABLE = "ledger-cost-alerts"
 TYPE = "ledger.fees.posted.v1"
 
 
-def make_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
+def make_handler(alerts: CostAlerts):  # type: ignore[no-untyped-def]
     """The inbox handler (runs once per event id, in the inbox's transaction)."""
 
     async def on_fees_posted(session: AsyncSession, envelope: Envelope) -> None:
-        await check(runtime, session, FeesPosted.read(envelope.data).stay_id)
+        await alerts.check(session, FeesPosted.read(envelope.data).stay_id)
 
     return on_fees_posted
