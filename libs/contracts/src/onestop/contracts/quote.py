@@ -171,6 +171,13 @@ class Stay(_Strict):
         return v
 
 
+def refuse_float_quantity(v: object) -> object:
+    """A fee line's quantity is a decimal string (or int), never a float (shared by the ledger's fee lines)."""
+    if isinstance(v, float):
+        raise ValueError("quantity must be a decimal string, not a float")
+    return v
+
+
 class FeeLine(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -183,12 +190,7 @@ class FeeLine(_Strict):
     unit_price: NonNegativeYuan | None = None
     occurred_at: datetime | date | None = None
 
-    @field_validator("quantity", mode="before")
-    @classmethod
-    def _no_float(cls, v: object) -> object:
-        if isinstance(v, float):
-            raise ValueError("quantity must be a decimal string, not a float")
-        return v
+    _no_float = field_validator("quantity", mode="before")(staticmethod(refuse_float_quantity))
 
 
 YearCount = dict[StayKind, dict[HospitalLevel, int]]

@@ -15,6 +15,7 @@ from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.common.openapi import problem_responses
 from onestop.contracts.enums import FeeClass
 from onestop.contracts.money import NonNegativeYuan, Yuan
+from onestop.contracts.quote import refuse_float_quantity
 from onestop.ledger.api.deps import RuntimeDep
 from onestop.ledger.fees import service
 from onestop.ledger.fees.service import PostedLine
@@ -40,12 +41,7 @@ class FeeLineIn(BaseModel):
     refunds_line_id: str | None = Field(None, min_length=1, max_length=64,
                                         description="the line a refund takes back (NHSA init_feedetl_sn)")
 
-    @field_validator("quantity", mode="before")
-    @classmethod
-    def _no_float(cls, v: object) -> object:
-        if isinstance(v, float):
-            raise ValueError("quantity must be a decimal string, not a float")
-        return v
+    _no_float = field_validator("quantity", mode="before")(staticmethod(refuse_float_quantity))
 
     def posted(self) -> PostedLine:
         at = self.occurred_at
