@@ -15,6 +15,7 @@ computed on top of can be reversed: the person's latest of its year and the stay
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -109,11 +110,9 @@ def part_request(stay: dict[str, Any], part: bill.Part, lines: list[bill.Line], 
                               confirmed_unable_to_pay=d.confirmed_unable_to_pay)
 
 
-async def _recheck(runtime: Runtime, stay: dict[str, Any], on: date) -> dict[str, Any]:
+async def _recheck(runtime: Runtime, stay: dict[str, Any], agreement: dict[str, Any], on: date) -> dict[str, Any]:
     """identity asked again as of the settlement date: the admission snapshot governs, a status that ended during
     the stay is recorded; identity unreachable → the settlement goes ahead, recorded as not re-checked."""
-    async with runtime.db.transaction() as session:
-        agreement = await agreements.get(session, stay["agreement_id"])
     try:
         answer = await ask_identity(runtime, agreement, stay["hospital_code"], on)
     except (Unavailable, Conflict) as exc:
@@ -134,9 +133,11 @@ async def settle(runtime: Runtime, principal: Principal, stay_id: str, d: Discha
             return claim.stored
         async with runtime.db.transaction() as session:
             stay, part, lines, year, state, version = await read_part(session, principal, stay_id, d)
-        recheck = await _recheck(runtime, stay, d.through)
+            agreement = await agreements.get(session, stay["agreement_id"])
         request = part_request(stay, part, lines, state, d)
-        draft = _Draft(stay, part, lines, year, version, request, await quotes.quote(request))
+        # identity and rules are asked at once: neither answer depends on the other, and no lock is held yet
+        recheck, quote = await asyncio.gather(_recheck(runtime, stay, agreement, d.through), quotes.quote(request))
+        draft = _Draft(stay, part, lines, year, version, request, quote)
 
         async def work(session: AsyncSession) -> tuple[int, dict[str, Any]]:
             return await _commit(runtime, principal, session, draft, d, recheck)
