@@ -220,3 +220,26 @@ cost_alert_check = Table(  # the stay's lines_version the cost-alert consumer la
     Column("lines_version", BigInteger, nullable=False),
     Column("checked_at", DateTime(timezone=True), nullable=False),
 )
+
+payment = Table(  # money at the window for a stay; never deleted: a mistake is voided by a reversing record
+    "payment", metadata,
+    Column("payment_id", UUID(as_uuid=False), primary_key=True),
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), nullable=False),
+    Column("hospital_code", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # on_account | self_pay | refund | void
+    Column("amount_fen", BigInteger, nullable=False),  # signed: what the record adds to what the patient paid
+    Column("method", String(16), nullable=False),  # cash | card | wechat | alipay | transfer
+    Column("receipt_no", String(64), nullable=True),  # the hospital's receipt (收据号), unique per hospital
+    Column("paid_at", DateTime(timezone=True), nullable=False),
+    Column("paid_on", Date, nullable=False),  # its Asia/Shanghai date: the cashier's day it is closed in
+    Column("voids", UUID(as_uuid=False), ForeignKey("payment.payment_id"), nullable=True, unique=True),
+    Column("voided_by", UUID(as_uuid=False), nullable=True),
+    Column("reason", Text, nullable=True),  # a void's
+    Column("cashier", String(200), nullable=False),  # the token subject that recorded it
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("seq", BigInteger, Identity(), nullable=False),
+    Index("ux_payment_receipt", "hospital_code", "receipt_no", unique=True,
+          postgresql_where=text("receipt_no IS NOT NULL")),
+    Index("ix_payment_stay", "stay_id", "seq"),
+    Index("ix_payment_day", "hospital_code", "paid_on"),
+)
