@@ -266,7 +266,40 @@ class PaymentReceived(EventPayload):
         return self.stay_id
 
 
+class InstalmentTerms(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: int
+    due_date: date
+    amount: Yuan
+
+
+class RepaymentPlanSigned(EventPayload):
+    """A deferred or instalment repayment plan (延期、分期还款协议, 000 §3, 001 三(三)) was signed for what a patient
+    owes after settlement; `replaces_plan_id` when it was renegotiated (after a home visit). The signer by
+    relation only."""
+
+    owner, entity, verb = "ledger", "repayment_plan", "signed"
+    type: Literal["ledger.repayment_plan.signed.v1"] = "ledger.repayment_plan.signed.v1"
+    plan_id: str
+    stay_id: str
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    region_code: str = Field(description="the person's insurance region (参保地): the subject's routing tokens")
+    hospital_code: str
+    amount: Yuan = Field(description="what is owed: the instalments' sum")
+    instalments: list[InstalmentTerms]
+    replaces_plan_id: str | None = None
+    signer_relation: str
+    signed_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.stay_id
+
+
 LedgerEvent = Annotated[RepaymentOverdue | AgreementSigned | StayAdmitted | StayCancelled | FeesPosted
                         | SettlementFinalized | SettlementReversed | StayCostAlert | DischargeNoticeIssued
-                        | PaymentReceived,
+                        | PaymentReceived | RepaymentPlanSigned,
                         Field(discriminator="type")]
