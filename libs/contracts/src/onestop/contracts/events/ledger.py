@@ -299,7 +299,78 @@ class RepaymentPlanSigned(EventPayload):
         return self.stay_id
 
 
+class RepaymentReminderDue(EventPayload):
+    """An instalment falls due in `days_before` days and is not paid: remind the patient (the region's
+    `repayment.reminder_lead_days`)."""
+
+    owner, entity, verb = "ledger", "repayment", "reminder_due"
+    type: Literal["ledger.repayment.reminder_due.v1"] = "ledger.repayment.reminder_due.v1"
+    plan_id: str
+    stay_id: str
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    region_code: str
+    hospital_code: str
+    number: int = Field(description="the instalment")
+    due_date: date
+    amount: Yuan = Field(description="what of the instalment is unpaid")
+    days_before: int
+    as_of: date
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.plan_id
+
+
+class VisitRecorded(EventPayload):
+    """The county's home visit (入户走访, 000 §3.3) of an overdue plan was made: `unable_to_pay` (identity dismisses
+    the suspected-default case), `suspected_malicious_default` (the case waits for an operator, with the visit
+    date), `will_pay`. The visitor's notes stay in the ledger."""
+
+    owner, entity, verb = "ledger", "repayment", "visit_recorded"
+    type: Literal["ledger.repayment.visit_recorded.v1"] = "ledger.repayment.visit_recorded.v1"
+    visit_id: str
+    plan_id: str
+    stay_id: str
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    region_code: str
+    hospital_code: str
+    outcome: Literal["unable_to_pay", "suspected_malicious_default", "will_pay"]
+    visited_on: date
+    recorded_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.plan_id
+
+
+class ReceivableWrittenOff(EventPayload):
+    """An operator wrote off what a patient owed for a stay (confirmed unable to pay); the reason stays in the
+    ledger."""
+
+    owner, entity, verb = "ledger", "receivable", "written_off"
+    type: Literal["ledger.receivable.written_off.v1"] = "ledger.receivable.written_off.v1"
+    write_off_id: str
+    stay_id: str
+    plan_id: str | None = None
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    region_code: str
+    hospital_code: str
+    amount: Yuan
+    written_off_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.stay_id
+
+
 LedgerEvent = Annotated[RepaymentOverdue | AgreementSigned | StayAdmitted | StayCancelled | FeesPosted
                         | SettlementFinalized | SettlementReversed | StayCostAlert | DischargeNoticeIssued
-                        | PaymentReceived | RepaymentPlanSigned,
+                        | PaymentReceived | RepaymentPlanSigned | RepaymentReminderDue | VisitRecorded
+                        | ReceivableWrittenOff,
                         Field(discriminator="type")]
