@@ -42,10 +42,15 @@ agreement = Table(
     Column("scope", String(16), nullable=False),  # hospital | city
     Column("public_only", Boolean, nullable=False),
     Column("signer_relation", String(16), nullable=False),
-    Column("state", String(16), nullable=False, server_default="active"),
+    Column("state", String(16), nullable=False, server_default="active"),  # active | ended
     Column("signed_by", String(200), nullable=False),
     Column("signed_at", DateTime(timezone=True), nullable=False),
     Column("eligibility", JSONB, nullable=False),  # identity's decision at signing, without the masked number
+    Column("ends", String(16), nullable=False, server_default="with_stay"),  # the rule's term at signing: | period
+    Column("ends_on", Date, nullable=True),  # a period agreement's last admitting day (Asia/Shanghai)
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("end_reason", String(16), nullable=True),  # with_stay | cancelled | expired | blacklisted
+    Column("ended_with_stay_id", UUID(as_uuid=False), nullable=True),  # a reversal of its settlement reopens it
     Index("ix_agreement_person_ref", "person_ref"),
 )
 
@@ -54,8 +59,9 @@ document_custody = Table(
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("agreement_id", UUID(as_uuid=False), ForeignKey("agreement.agreement_id"), nullable=False),
     Column("kind", String(32), nullable=False),  # insurance_card | id_copy | poverty_card
-    Column("action", String(16), nullable=False),  # kept (at signing); returned comes with the next slice
-    Column("actor", String(200), nullable=False),
+    Column("action", String(16), nullable=False),  # kept (at signing) | returned
+    Column("actor", String(200), nullable=False),  # the token subject that recorded it
+    Column("returned_to", String(16), nullable=True),  # the receiver's relation (self, spouse …), never a name
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_document_custody_agreement", "agreement_id", "id"),
 )
