@@ -24,7 +24,7 @@ from onestop.ledger.agreements.service import designated, eligibility_snapshot
 from onestop.ledger.clients import IdentityClient
 from onestop.ledger.domain.sealing import Sealer, Unsealable
 from onestop.ledger.problems import NotEligible
-from onestop.ledger.store import agreements, stays
+from onestop.ledger.store import agreements, audit, stays
 
 
 async def ask_identity(runtime: Runtime, agreement: dict[str, Any], hospital_code: str, on: date) -> Any:
@@ -94,7 +94,7 @@ async def admit(runtime: Runtime, principal: Principal, session: AsyncSession, *
         region_code=answer.insurance.region_code, hospital_code=hospital_code,
         hospital_region_code=hospital["region_code"], hospital_level=hospital["level"], kind=kind,  # type: ignore[arg-type]
         categories=[c.value for c in answer.person.categories], admitted_at=admitted_at))
-    return 201, _shape(await get_row(session, stay_id))
+    return 201, shape(await get_row(session, stay_id))
 
 
 async def get_row(session: AsyncSession, stay_id: str, *, for_update: bool = False) -> dict[str, Any]:
@@ -123,7 +123,9 @@ def check_scope(principal: Principal, row: dict[str, Any], *, change: bool = Fal
 async def read(session: AsyncSession, principal: Principal, stay_id: str) -> dict[str, Any]:
     row = await get_row(session, stay_id)
     check_scope(principal, row)
-    return _shape(row)
+    await audit.record(session, principal, "GET /v1/stays/{stay_id}", stay_id=row["stay_id"],
+                       person_ref=row["person_ref"])
+    return shape(row)
 
 
 async def cancel(runtime: Runtime, principal: Principal, session: AsyncSession, stay_id: str,
@@ -140,10 +142,10 @@ async def cancel(runtime: Runtime, principal: Principal, session: AsyncSession, 
     await runtime.outbox.add(session, StayCancelled(
         stay_id=stay_id, person_ref=row["person_ref"], region_code=row["insurance_region_code"],
         hospital_code=row["hospital_code"], cancelled_at=at))
-    return 200, _shape(await get_row(session, stay_id))
+    return 200, shape(await get_row(session, stay_id))
 
 
-def _shape(row: dict[str, Any]) -> dict[str, Any]:
+def shape(row: dict[str, Any]) -> dict[str, Any]:
     eligibility = row["eligibility"]
     return {
         "stay_id": row["stay_id"], "agreement_id": row["agreement_id"], "person_ref": row["person_ref"],
