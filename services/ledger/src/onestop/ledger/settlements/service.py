@@ -186,7 +186,7 @@ async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession,
     funds = fund_rows(quote)
     await settlements.add(session, row, funds)
     await fees.take(session, stay_id, [x.line_id for x in lines], settlement_id)
-    await settlement_lists.record_lines(session, settlement_id, stay_id, [x.line_id for x in lines])
+    await settlement_lists.record_lines(session, settlement_id)
     await stays.close(session, stay_id, through=d.through, discharged_at=d.at, discharge_way=d.discharge_way)
     await runtime.outbox.add(session, SettlementFinalized(**_facts(stay, row, funds)))  # type: ignore[arg-type]
     notice = await statements.latest_notice(session, stay_id, at_or_before=at) if d.final else None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, true
+from sqlalchemy import ColumnElement, and_, exists, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.ledger.store.tables import fee_line, settlement, settlement_fund, settlement_line
@@ -85,11 +85,12 @@ async def payers_of(session: AsyncSession, settlement_id: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-async def record_lines(session: AsyncSession, settlement_id: str, stay_id: str, line_ids: Sequence[str]) -> None:
-    """Which lines a settlement took, kept after a reversal gives them back (GET /v1/settlements/{id}/lines)."""
-    if line_ids:
-        await session.execute(settlement_line.insert(), [
-            {"settlement_id": settlement_id, "stay_id": stay_id, "line_id": i} for i in line_ids])
+async def record_lines(session: AsyncSession, settlement_id: str) -> None:
+    """Which lines a settlement took (fee_line.settlement_id, just set), kept after a reversal gives them back
+    (GET /v1/settlements/{id}/lines): one INSERT … SELECT, however many lines."""
+    taken = select(fee_line.c.settlement_id, fee_line.c.stay_id, fee_line.c.line_id).where(
+        fee_line.c.settlement_id == settlement_id)
+    await session.execute(insert(settlement_line).from_select(["settlement_id", "stay_id", "line_id"], taken))
 
 
 async def lines(session: AsyncSession, settlement_id: str) -> list[dict[str, Any]]:
