@@ -91,11 +91,19 @@ async def test_list_filters_cursor_scopes_and_audit(ledger, ledger_identity) -> 
     assert r.status_code == 200
     r = await client.get(f"/v1/stays/{made[1]['stay_id']}/settlements", headers=op)
     assert r.status_code == 200
+    r = await client.get(f"/v1/stays/{made[1]['stay_id']}/payments", headers=op)
+    assert r.status_code == 200
+    r = await client.get(f"/v1/stays/{made[1]['stay_id']}/daily-statement", params={"date": "2026-05-02"},
+                         headers=op)
+    assert r.status_code == 200, r.text
     r = await client.get("/v1/access-audit", params={"person_ref": made[1]["person_ref"]}, headers=bearer("operator"))
     assert r.status_code == 200, r.text
     rows = r.json()["items"]
-    assert [a["endpoint"] for a in rows[:2]] == ["GET /v1/stays/{stay_id}/settlements", "GET /v1/stays/{stay_id}"]
-    assert all(a["subject"] == subject and a["stay_id"] == made[1]["stay_id"] for a in rows[:2])
+    assert [a["endpoint"] for a in rows[:4]] == [
+        "GET /v1/stays/{stay_id}/daily-statement", "GET /v1/stays/{stay_id}/payments",
+        "GET /v1/stays/{stay_id}/settlements", "GET /v1/stays/{stay_id}"]
+    assert all(a["subject"] == subject and a["stay_id"] == made[1]["stay_id"] for a in rows[:4])
+    assert rows[0]["detail"] == "date=2026-05-02" and len(rows) == 4  # no other read of this person
     mine_rows = await audit_walk(client, subject)
     lists = [a for a in mine_rows if a["endpoint"] == "GET /v1/stays"]
     assert "admitted_from=2026-05-02&admitted_to=2026-05-02&hospital_code=H411203001" in {

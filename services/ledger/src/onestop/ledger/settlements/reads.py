@@ -15,7 +15,7 @@ from onestop.contracts.money import format_fen
 from onestop.ledger.domain import nhsa
 from onestop.ledger.settlements.scope import can_read
 from onestop.ledger.settlements.shape import shape
-from onestop.ledger.stays.service import check_scope, get_row
+from onestop.ledger.stays.service import audited_read, check_scope, get_row
 from onestop.ledger.store import audit, settlement_lists, settlements, statements
 
 ONE, LINES, OF_STAY = ("GET /v1/settlements/{settlement_id}", "GET /v1/settlements/{settlement_id}/lines",
@@ -59,9 +59,7 @@ async def one(session: AsyncSession, principal: Principal, settlement_id: str, *
 
 
 async def of_stay(session: AsyncSession, principal: Principal, stay_id: str) -> dict[str, Any]:
-    stay = await get_row(session, stay_id)
-    check_scope(principal, stay)
-    await audit.record(session, principal, OF_STAY, stay_id=stay["stay_id"], person_ref=stay["person_ref"])
+    await audited_read(session, principal, stay_id, OF_STAY)
     rows = await settlements.of_stay(session, stay_id)
     return {"items": [shape(r, await settlements.funds(session, r["settlement_id"]), await _notice(session, r))
                       for r in rows]}

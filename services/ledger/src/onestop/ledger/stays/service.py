@@ -120,12 +120,19 @@ def check_scope(principal: Principal, row: dict[str, Any], *, change: bool = Fal
     raise NotFound("no such stay")
 
 
-async def read(session: AsyncSession, principal: Principal, stay_id: str) -> dict[str, Any]:
+async def audited_read(session: AsyncSession, principal: Principal, stay_id: str, endpoint: str, *,
+                       detail: str | None = None) -> dict[str, Any]:
+    """The stay, if the caller may read it, and the access-audit row of that read (one INSERT, in the read's
+    transaction): every read of a stay or of what it holds goes through here. `endpoint` is the route."""
     row = await get_row(session, stay_id)
     check_scope(principal, row)
-    await audit.record(session, principal, "GET /v1/stays/{stay_id}", stay_id=row["stay_id"],
-                       person_ref=row["person_ref"])
-    return shape(row)
+    await audit.record(session, principal, endpoint, stay_id=row["stay_id"], person_ref=row["person_ref"],
+                       detail=detail)
+    return row
+
+
+async def read(session: AsyncSession, principal: Principal, stay_id: str) -> dict[str, Any]:
+    return shape(await audited_read(session, principal, stay_id, "GET /v1/stays/{stay_id}"))
 
 
 async def cancel(runtime: Runtime, principal: Principal, session: AsyncSession, stay_id: str,
