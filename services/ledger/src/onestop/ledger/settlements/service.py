@@ -42,6 +42,7 @@ from onestop.ledger.store import (
     agreements,
     fees,
     payments,
+    plans,
     settlement_lists,
     settlements,
     statements,
@@ -290,6 +291,9 @@ async def reverse(runtime: Runtime, principal: Principal, session: AsyncSession,
     await settlements.add(session, row, funds)
     await settlements.mark_reversed(session, settlement_id, reversal_id)
     await fees.give_back(session, settlement_id)
+    plan = await plans.active(session, stay["stay_id"])
+    if plan is not None:  # the plan was for the reversed share: the re-settlement's share gets a plan of its own
+        await plans.end(session, plan["plan_id"], "cancelled")
     earlier = await settlements.standing_parts(session, stay["stay_id"])
     if not await stays.reopen(session, stay["stay_id"], max((p["through"] for p in earlier), default=None)):
         open_id = await stays.open_stay_of(session, stay["person_ref"], stay["newborn"], stay["hospital_code"])
