@@ -131,7 +131,8 @@ def database(ctx: Context, service: str) -> str:
 
 def serve(ctx: Context, service: str, port: int, workers: int = 1, **env: str) -> tuple[subprocess.Popen[bytes], str]:
     """`onestop serve <service>` (uvicorn with uvloop and httptools) on its own fresh database, this run's keys,
-    once ready: the process and the database's name."""
+    once ready: the process and the database's name. Ready within 3 minutes: on a busy 2-CPU machine one worker's
+    start (imports, lifespan) was seen to take 26 s, and every worker starts at once."""
     name = database(ctx, service)
     environ = {**os.environ, "DATABASE_URL": ctx.database_url, "NATS_URL": ctx.nats_url,
                "ONESTOP_DATABASE_NAME": name, "ONESTOP_LOG_LEVEL": "WARNING", **key_env(service), **env}
@@ -139,7 +140,7 @@ def serve(ctx: Context, service: str, port: int, workers: int = 1, **env: str) -
         [sys.executable, "-m", "onestop.cli.main", "serve", service, "--port", str(port),  # uvloop, httptools
          "--workers", str(workers)],
         env=environ, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
