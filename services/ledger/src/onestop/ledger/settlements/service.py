@@ -31,11 +31,13 @@ from onestop.contracts.enums import Role
 from onestop.contracts.events.ledger import FundAmount, SettlementFinalized, SettlementReversed
 from onestop.contracts.money import format_fen, parse_yuan
 from onestop.contracts.quote import AccumulatorDelta, Accumulators, apply_delta, negate
+from onestop.ledger.agreements import lifecycle
 from onestop.ledger.domain import bill
+from onestop.ledger.domain.payments import Balance
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.settlements.shape import shape
 from onestop.ledger.stays.service import ask_identity, check_scope, get_row
-from onestop.ledger.store import accumulators, agreements, fees, settlements, statements, stays
+from onestop.ledger.store import accumulators, agreements, fees, payments, settlements, statements, stays
 
 
 @dataclass(frozen=True)
@@ -162,9 +164,14 @@ async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession,
     settlement_id = str(uuid.uuid4())
     at = now()
     row = _row(stay, draft.part, draft.year, d, quote, recheck, settlement_id, principal, at)
+    # what was paid on account and not yet taken by an earlier part is credited against the patient's share
+    # (分阶段付费, 001 三(二)); the stay's lock keeps payments out meanwhile
+    row["on_account_fen"] = Balance(*await payments.balance(session, stay_id)).credit
     funds = fund_rows(quote)
     await settlements.add(session, row, funds)
     await fees.take(session, stay_id, [x.line_id for x in lines], settlement_id)
+    if d.final:
+        await lifecycle.end_with_stay(runtime, session, stay, reason="with_stay", at=at)
     await runtime.outbox.add(session, SettlementFinalized(**_facts(stay, row, funds)))  # type: ignore[arg-type]
     notice = await statements.latest_notice(session, stay_id, at_or_before=at) if d.final else None
     return 201, shape(row, funds, notice)
@@ -303,6 +310,8 @@ async def reverse(runtime: Runtime, principal: Principal, session: AsyncSession,
         open_id = await stays.open_stay_of(session, stay["person_ref"], stay["newborn"], stay["hospital_code"])
         raise Conflict("the person has another open stay at this hospital: the stay cannot be reopened",
                        open_stay_id=open_id)
+    if original["final"]:
+        await lifecycle.reopen_with_stay(runtime, session, stay, at)
     await runtime.outbox.add(session, SettlementReversed(
         **_facts(stay, row, funds), reverses_settlement_id=settlement_id))  # type: ignore[arg-type]
     return 201, shape(row, funds)
