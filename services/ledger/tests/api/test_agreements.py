@@ -285,12 +285,16 @@ async def test_documents_are_handed_back_with_their_history(ledger, ledger_ident
     assert (await client.post(url, json=body, headers=hospital("H411203999"))).status_code == 404
     r = await client.get(f"/v1/agreements/{aid}", headers=bearer("hospital", hospital_code="H411203999"))
     assert r.status_code == 404
-    assert (await client.get(f"/v1/agreements/{aid}", headers=bearer("bureau", region_code="410000"))).status_code \
-        == 200
+    reader = bearer("bureau", region_code="410000", subject="bureau:henan-1")
+    assert (await client.get(f"/v1/agreements/{aid}", headers=reader)).status_code == 200
     r = await client.post(url, json=body, headers={**bearer("bureau", region_code="410000"),
                                                    "Idempotency-Key": str(uuid.uuid4())})
     assert r.status_code == 403
     assert (await client.get(f"/v1/agreements/{uuid.uuid4()}", headers=bearer("operator"))).status_code == 404
+    async with app.state.runtime.db.transaction() as s:  # each read of the agreement is in the access audit
+        audited = (await s.execute(text("SELECT subject, endpoint, detail FROM access_audit WHERE person_ref = :p "
+                                        "ORDER BY id"), {"p": agreement["person_ref"]})).all()
+    assert ("bureau:henan-1", "GET /v1/agreements/{agreement_id}", aid) in [tuple(a) for a in audited]
     assert (await client.get("/v1/agreements/not-a-uuid", headers=bearer("operator"))).status_code == 404
 
     # the payments use case returns them inside its own transaction, with the same history and event

@@ -26,7 +26,7 @@ from onestop.ledger.domain import bill
 from onestop.ledger.domain.payments import Balance, daily_close
 from onestop.ledger.settlements.service import Discharge
 from onestop.ledger.statements.estimate import quote_part
-from onestop.ledger.stays.service import check_scope, get_row
+from onestop.ledger.stays.service import audited_read, check_scope, get_row
 from onestop.ledger.store import fees, payments
 
 
@@ -169,8 +169,7 @@ async def void(runtime: Runtime, principal: Principal, session: AsyncSession, pa
 
 
 async def of_stay(runtime: Runtime, principal: Principal, session: AsyncSession, stay_id: str) -> dict[str, Any]:
-    stay = await get_row(session, stay_id)
-    check_scope(principal, stay)
+    stay = await audited_read(session, principal, stay_id, "GET /v1/stays/{stay_id}/payments")
     due, paid = await payments.balance(session, stay_id)
     return {"stay_id": stay_id, "items": [payment_view(r) for r in await payments.of_stay(session, stay_id)],
             "balance": balance_view(Balance(due, paid), stay)}

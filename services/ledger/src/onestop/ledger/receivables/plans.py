@@ -21,7 +21,7 @@ from onestop.contracts.events.ledger import InstalmentTerms, RepaymentPlanSigned
 from onestop.contracts.money import format_fen
 from onestop.ledger.domain.payments import Balance
 from onestop.ledger.domain.plans import Instalment, problems, statuses
-from onestop.ledger.stays.service import check_scope, get_row
+from onestop.ledger.stays.service import audited_read, check_scope, get_row
 from onestop.ledger.store import payments, plans
 
 
@@ -68,8 +68,7 @@ async def sign(runtime: Runtime, principal: Principal, session: AsyncSession, st
 
 async def read(session: AsyncSession, principal: Principal, stay_id: str, as_of: date | None = None) -> dict[str, Any]:
     """The stay's current plan with each instalment's status, and the plans it replaced (newest first)."""
-    stay = await get_row(session, stay_id)
-    check_scope(principal, stay)
+    await audited_read(session, principal, stay_id, "GET /v1/stays/{stay_id}/repayment-plan")
     rows = await plans.of_stay(session, stay_id)
     if not rows:
         raise NotFound("the stay has no repayment plan")

@@ -37,7 +37,16 @@ from onestop.ledger.domain.payments import Balance
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.settlements.shape import shape
 from onestop.ledger.stays.service import ask_identity, check_scope, get_row
-from onestop.ledger.store import accumulators, agreements, fees, payments, settlements, statements, stays
+from onestop.ledger.store import (
+    accumulators,
+    agreements,
+    fees,
+    payments,
+    settlement_lists,
+    settlements,
+    statements,
+    stays,
+)
 
 
 @dataclass(frozen=True)
@@ -178,6 +187,7 @@ async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession,
     funds = fund_rows(quote)
     await settlements.add(session, row, funds)
     await fees.take(session, stay_id, [x.line_id for x in lines], settlement_id)
+    await settlement_lists.record_lines(session, settlement_id)
     await stays.close(session, stay_id, through=d.through, discharged_at=d.at, discharge_way=d.discharge_way)
     if d.final:
         await lifecycle.end_with_stay(runtime, session, stay, reason="with_stay", at=at)
