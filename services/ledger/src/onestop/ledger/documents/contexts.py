@@ -135,8 +135,7 @@ def _funds_table(funds: Sequence[Mapping[str, Any]], payers: Sequence[Mapping[st
     """Each fund with its national code, the sentence saying how its amount came about, and the amount."""
     said = {p["payer"]: p.get("trace", {}).get("text_zh", "") for p in payers}
     rows = tuple((f["name"], f.get("nhsa_code") or "", said.get(f["payer"], ""), yuan(f["amount"])) for f in funds)
-    columns = (Column("支付项目", 5), Column("国家基金编码", 3, "C"), Column("计算说明", 9),
-               Column("金额（元）", 3, "R"))
+    columns = (Column("支付项目", 4), Column("基金编码", 2, "C"), Column("计算说明", 10), Column("金额（元）", 3, "R"))
     return Table(columns, rows, foot=(("医疗费用总额", "", "", yuan(total)), ("个人自付", "", "", yuan(self_pay))),
                  caption=caption, empty="（无基金支付）")
 
@@ -220,7 +219,7 @@ def settlement(f: Frame, s: Mapping[str, Any]) -> Document:
     ]
     notice = s.get("notice")
     if notice:
-        blocks.append(Paragraph(f"与{zh_date(notice['told_at'])}出院前告知相比：总费用相差"
+        blocks.append(Paragraph(f"与{zh_date(notice['told_at'])}出具的出院前告知相比：总费用相差"
                                 f"{yuan(notice['difference']['total'])}元，个人自付相差"
                                 f"{yuan(notice['difference']['self_pay'])}元。"))
     blocks.append(Paragraph("请患者及家属或签订协议人在“一站式”结算窗口结清个人应承担的费用，结清后医院即时归还"

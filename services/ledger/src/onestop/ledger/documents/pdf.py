@@ -17,7 +17,7 @@ from onestop.ledger.documents.model import Block, Document, Fields, Heading, Par
 FONT = "noto-sc"
 SC_FACE = 2  # NotoSansCJK-Regular.ttc: 0 JP, 1 KR, 2 SC, 3 TC, 4 HK
 BODY, SMALL, TITLE = 10.5, 8.5, 17
-LINE = 6.0  # mm per table line at BODY
+LINE = 5.5  # mm per table line at BODY
 _ALIGN = {"L": Align.L, "C": Align.C, "R": Align.R}
 _GREY = (235, 235, 235)
 
@@ -133,7 +133,7 @@ def _fields(pdf: FPDF, f: Fields) -> None:
         _caption(pdf, f.caption)
     pdf.set_line_width(0.2)
     label = FontFace(family=FONT, emphasis="", fill_color=(245, 245, 245))
-    with pdf.table(col_widths=(2.6, 4, 2.6, 4), first_row_as_headings=False, line_height=LINE,
+    with pdf.table(col_widths=(2.5, 4.5, 2.5, 4.5), first_row_as_headings=False, line_height=LINE,
                    wrapmode=WrapMode.CHAR, padding=(0.8, 1.5), text_align="LEFT",
                    cell_fill_mode=TableCellFillMode.NONE) as table:
         items = list(f.items)
@@ -149,17 +149,17 @@ def _fields(pdf: FPDF, f: Fields) -> None:
 
 def _signatures(pdf: FPDF, s: Signatures) -> None:
     """Side by side: a label, a line to sign on, a date line."""
-    if pdf.will_page_break(32):
+    if pdf.will_page_break(30):
         pdf.add_page()
-    pdf.ln(8)
+    pdf.ln(4)
     width = (pdf.epw - 8) / max(len(s.lines), 2)
     top, left = pdf.get_y(), pdf.l_margin
     for i, label in enumerate(s.lines):
         x = left + i * (width + 8)
         pdf.set_xy(x, top)
         pdf.multi_cell(width, LINE, label + "：", wrapmode=WrapMode.CHAR, align=Align.L)
-        y = top + 2 * LINE + 6
+        y = top + 2 * LINE + 4
         pdf.line(x, y, x + width, y)
         pdf.set_xy(x, y + 2)
         pdf.cell(width, LINE, "日期：　　　　年　　月　　日")
-    pdf.set_xy(left, top + 2 * LINE + 6 + 2 + LINE + 2)
+    pdf.set_xy(left, top + 2 * LINE + 4 + 2 + LINE + 2)
