@@ -1,13 +1,14 @@
 """Issue 13 points 4-5: a stay's documents over HTTP against a real identity and rules, PostgreSQL and nats-server:
-sign, admit, post lines, issue the notice, settle, then fetch each kind as HTML and as PDF; the PDF's text has the
-Chinese title, the patient's full name (read from identity when rendered, audited there), the masked ID number
-and the amounts; scopes; 404 and 406 problems; identity down is a 503."""
+sign, admit, post lines, issue the notice, settle, sign a repayment plan, then fetch each kind as HTML and as PDF;
+the PDF's text has the Chinese title, the patient's full name (read from identity when rendered, audited there),
+the masked ID number and the amounts; scopes; 404 and 406 problems; identity down is a 503."""
 
 from __future__ import annotations
 
 import io
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from ledger_api_helpers import HENAN, NAME, SHANZHOU_HOSPITAL, agreement_body, fresh_id, hospital, register, stay_body
@@ -15,12 +16,16 @@ from pypdf import PdfReader
 from sqlalchemy import text
 from test_settlement import line, post, settle
 
+from onestop.common.clock import today
 from onestop.common.testing import bearer
+from onestop.contracts.money import format_fen, parse_yuan
+from onestop.ledger.documents.model import zh_date
 
 H = SHANZHOU_HOSPITAL
 READ = bearer("hospital", hospital_code=H)
 TITLES = {"agreement": "“先诊疗、后付费”协议书", "daily-statement": "住院费用一日清单",
-          "discharge-notice": "出院前费用告知书", "settlement": "住院费用结算单"}
+          "discharge-notice": "出院前费用告知书", "settlement": "住院费用结算单",
+          "repayment-plan": "延期（分期）还款协议书"}
 
 
 def pdf_text(data: bytes) -> str:
@@ -80,6 +85,15 @@ async def test_each_document_as_html_and_pdf_shows_its_title_the_patient_and_the
     r = await settle(client, sid)
     assert r.status_code == 201, r.text
     settled = r.json()
+    owed = parse_yuan(settled["owed"])
+    assert owed > 1, settled
+    first = owed // 2
+    due = [today() + timedelta(days=n) for n in (30, 60)]
+    r = await client.post(f"/v1/stays/{sid}/repayment-plan", headers={**READ, "Idempotency-Key": str(uuid.uuid4())},
+                          json={"instalments": [{"due_date": due[0].isoformat(), "amount": format_fen(first)},
+                                                {"due_date": due[1].isoformat(), "amount": format_fen(owed - first)}],
+                                "signer": {"name": NAME, "relation": "self"}})
+    assert r.status_code == 201, r.text
     pdfs: dict[str, bytes] = {}
     for kind, title in TITLES.items():
         for accept in ("text/html", "application/pdf"):
@@ -96,6 +110,9 @@ async def test_each_document_as_html_and_pdf_shows_its_title_the_patient_and_the
                 assert settled["total"] in body and settled["self_pay"] in body
                 for fund in settled["funds"]:
                     assert fund["amount"] in body and (fund["nhsa_code"] or "") in body
+    said = pdf_text(pdfs["repayment-plan"])
+    assert format_fen(first) in said and format_fen(owed - first) in said and settled["owed"] in said
+    assert zh_date(due[1]) in said and "待还" in said
     said = pdf_text(pdfs["settlement"])
     for payer in settled["payers"]:
         assert re.sub(r"\s+", "", payer["trace"]["text_zh"])[:12] in said  # the trace sentence, as wrapped
@@ -135,8 +152,8 @@ async def test_scopes_and_problems(ledger, ledger_identity, monkeypatch) -> None
 
     r = await fetch(client, sid, "receipt")
     assert r.status_code == 404 and r.json()["errors"][0]["field"] == "kind", r.text
-    r = await fetch(client, sid, "repayment-plan")
-    assert r.status_code == 404 and r.json()["detail"] == "no repayment plan", r.text
+    r = await fetch(client, sid, "repayment-plan")  # none signed
+    assert r.status_code == 404 and r.json()["detail"] == "the stay has no repayment plan", r.text
     r = await fetch(client, str(uuid.uuid4()), "agreement")
     assert r.status_code == 404
     for accept in ("application/json", "image/png", "text/html;q=0, application/pdf;q=0"):

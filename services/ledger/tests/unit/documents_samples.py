@@ -83,9 +83,9 @@ SETTLEMENT: dict[str, Any] = {
     "catalogue_notes": [],
 }
 
-PLAN: dict[str, Any] = {
+PLAN: dict[str, Any] = {  # as GET /v1/stays/{id}/repayment-plan answers it
     "plan_id": "d4e5f6a7-0000-4000-8000-000000000005", "signed_at": "2026-03-20T11:00:00+08:00",
-    "signer": {"relation": "self"}, "owed": "554.00",
-    "instalments": [{"due_date": "2026-04-20", "amount": "300.00", "status": "paid"},
-                    {"due_date": "2026-05-20", "amount": "254.00", "status": "due"}],
+    "signer": {"relation": "self"}, "amount": "554.00", "paid": "300.00", "owed": "254.00", "as_of": "2026-04-21",
+    "instalments": [{"number": 1, "due_date": "2026-04-20", "amount": "300.00", "paid": "300.00", "status": "paid"},
+                    {"number": 2, "due_date": "2026-05-20", "amount": "254.00", "paid": "0.00", "status": "due"}],
 }

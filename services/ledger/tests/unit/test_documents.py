@@ -42,7 +42,7 @@ TITLES = {"agreement": "“先诊疗、后付费”协议书", "daily-statement"
 AMOUNTS = {"agreement": [], "daily-statement": ["3000.00", "-200.00", "3750.00", "2800.00", "754.00"],
            "discharge-notice": ["3750.00", "2240.00", "756.00", "754.00", "79.89%"],
            "settlement": ["3750.00", "2240.00", "756.00", "754.00", "200.00", "554.00"],
-           "repayment-plan": ["300.00", "254.00", "554.00"]}
+           "repayment-plan": ["300.00", "254.00", "554.00", "2026年5月20日"]}
 
 
 def test_formats_are_chinese_dates_and_two_place_yuan() -> None:
@@ -116,9 +116,14 @@ def test_the_daily_statement_without_an_estimate_says_why_and_an_empty_day_says_
     assert "（当日无费用）" in html and "本日未作预估：截至本日无未结算费用" in html
 
 
-def test_the_repayment_plan_adds_up_its_instalments_when_owed_is_absent() -> None:
-    plan = {**S.PLAN, "owed": None}
-    doc = C.repayment_plan(S.frame(), plan)
+def test_the_repayment_plan_lists_each_instalment_and_what_is_left() -> None:
+    doc = C.repayment_plan(S.frame(), S.PLAN)
     [table] = [b for b in doc.blocks if isinstance(b, Table)]
-    assert table.rows == (("1", "2026年4月20日", "300.00", "已还"), ("2", "2026年5月20日", "254.00", "待还"))
-    assert table.foot == (("合计", "", "554.00", ""),)
+    assert table.rows == (("1", "2026年4月20日", "300.00", "300.00", "已还"),
+                          ("2", "2026年5月20日", "254.00", "0.00", "待还"))
+    assert table.foot == (("合计", "", "554.00", "300.00", ""),)
+    assert "截至2026年4月21日尚欠254.00元。" in render_html(doc)
+    bare = C.repayment_plan(S.frame(), {**S.PLAN, "amount": None, "paid": None, "owed": None,
+                                        "instalments": [{"due_date": "2026-04-20", "amount": "554.00"}]})
+    [table] = [b for b in bare.blocks if isinstance(b, Table)]
+    assert table.rows == (("1", "2026年4月20日", "554.00", "", ""),) and table.foot[0][2] == "554.00"

@@ -235,18 +235,26 @@ def settlement(f: Frame, s: Mapping[str, Any]) -> Document:
 
 
 def repayment_plan(f: Frame, p: Mapping[str, Any]) -> Document:
-    """延期（分期）还款协议书 (000 §2.5) from the plan DESIGN §9.1 pins: instalments with due dates and amounts
-    (adding up to what is owed), the signer, each instalment's status."""
+    """延期（分期）还款协议书 (000 §2.5) from the plan as `GET /v1/stays/{id}/repayment-plan` answers it (DESIGN
+    §9.1): the amount agreed, instalments with due dates, amounts, what each has had paid and its status."""
     instalments = p["instalments"]
-    rows = tuple((str(i), zh_date(x["due_date"]), yuan(x["amount"]), STATUS.get(x.get("status") or "", ""))
+    rows = tuple((str(x.get("number") or i), zh_date(x["due_date"]), yuan(x["amount"]),
+                  yuan(x["paid"]) if x.get("paid") is not None else "", STATUS.get(x.get("status") or "", ""))
                  for i, x in enumerate(instalments, 1))
-    owed = p.get("owed") or yuan(sum(parse_yuan(x["amount"]) for x in instalments))
+    amount = yuan(p.get("amount") or sum(parse_yuan(x["amount"]) for x in instalments))
+    paid = p.get("paid")
     relation = RELATION.get(p["signer"]["relation"], p["signer"]["relation"])
     blocks: list[Block] = [
-        Paragraph(f"患者本次住院经结算后，个人应承担费用{yuan(owed)}元。患者确因家庭困难，出院结算时难以一次性"
+        Paragraph(f"患者本次住院经结算后，个人应承担费用尚欠{amount}元。患者确因家庭困难，出院结算时难以一次性"
                   "结清，经双方协商，签订本延期（分期）还款协议，约定按下列期限还款："),
-        Table((Column("期次", 1, "C"), Column("还款日期", 3, "C"), Column("还款金额（元）", 3, "R"),
-               Column("状态", 2, "C")), rows, foot=(("合计", "", yuan(owed), ""),), caption="还款计划"),
+        Table((Column("期次", 1, "C"), Column("还款日期", 3, "C"), Column("应还金额（元）", 3, "R"),
+               Column("已还金额（元）", 3, "R"), Column("状态", 2, "C")), rows,
+              foot=(("合计", "", amount, yuan(paid) if paid is not None else "", ""),), caption="还款计划"),
+    ]
+    if p.get("owed") is not None:
+        blocks.append(Paragraph(f"截至{zh_date(p.get('as_of') or f.printed_on)}尚欠{yuan(p['owed'])}元。",
+                                emphasis=True))
+    blocks += [
         Paragraph("患者按期到医院“先诊疗、后付费”窗口或以约定方式还款；逾期未还的，由乡镇（街道）入户走访核实；"
                   "经核实恶意拖欠的，依规纳入失信名单。"),
         Paragraph("本协议一式两份，医患双方各持一份，自签订之日起生效。"),

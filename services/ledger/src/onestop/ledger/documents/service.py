@@ -26,6 +26,7 @@ from onestop.ledger.documents import contexts
 from onestop.ledger.documents.html import render_html
 from onestop.ledger.documents.model import Document
 from onestop.ledger.documents.pdf import render_pdf
+from onestop.ledger.receivables import plans
 from onestop.ledger.settlements import reads
 from onestop.ledger.statements import daily
 from onestop.ledger.stays import service as stays
@@ -60,14 +61,14 @@ async def document(runtime: Runtime, principal: Principal, stay_id: str, kind: s
             if data is None:
                 raise NotFound("this stay has no standing settlement")
         elif kind == "repayment-plan":
-            # the plan endpoint comes with payments (issue 13 points 1-2); until then no stay has a plan
-            raise NotFound("no repayment plan")
+            data = await plans.read(session, principal, stay["stay_id"])  # 404 when the stay has none
     if kind == "daily-statement":
         data = await daily.daily(runtime, principal, stay["stay_id"], on or today())
     patient, hospital_name = await asyncio.gather(_patient(runtime, stay), _hospital_name(runtime, stay))
     frame = contexts.Frame(stay=stay, patient=patient, hospital_name=hospital_name, printed_on=today())
     build = {"agreement": contexts.agreement, "daily-statement": contexts.daily_statement,
-             "discharge-notice": contexts.discharge_notice, "settlement": contexts.settlement}[kind]
+             "discharge-notice": contexts.discharge_notice, "settlement": contexts.settlement,
+             "repayment-plan": contexts.repayment_plan}[kind]
     return build(frame, data)
 
 
