@@ -55,7 +55,7 @@ def negotiate(accept: str | None) -> str:
                         "Retry-After. An unknown kind: 404 naming `kind`; a kind whose paper does not exist yet "
                         "(no notice issued, no settlement standing, no repayment plan): 404. `date` picks the "
                         "daily statement's day (default today, Asia/Shanghai).",
-            responses={**problem_responses(404, 406, 422, 503),
+            responses={**problem_responses(403, 404, 406, 422, 503),
                        200: {"content": {HTML: {}, PDF: {}}, "description": "the document"}})
 async def get_document(stay_id: str, kind: str, runtime: RuntimeDep, principal: CurrentPrincipal,
                        accept: Annotated[str | None, Header()] = None,

@@ -180,7 +180,7 @@ def discharge_notice(f: Frame, n: Mapping[str, Any]) -> Document:
                 ("政策范围内费用", f"{yuan(quote['policy_scope'])}元"),
                 ("政策范围外费用", f"{yuan(quote['out_of_scope'])}元"),
                 ("实际报销比例", _percent(quote["effective_ratio"])),
-                ("个人自付（预计）", f"{yuan(n['self_pay'])}元"))),
+                ("预计个人自付", f"{yuan(n['self_pay'])}元"))),
         _funds_table(n["funds"], quote["payers"], n["self_pay"], n["total"], caption="各项基金预计支付"),
         Paragraph("以上金额为预估，出院结算时以实际结算金额为准。患者出院时结清个人自付部分；确因家庭困难难以"
                   "一次性结清的，可签订延期（分期）还款协议。", emphasis=True),
