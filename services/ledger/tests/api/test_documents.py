@@ -122,11 +122,19 @@ async def test_each_document_as_html_and_pdf_shows_its_title_the_patient_and_the
 
 
 async def test_the_name_is_read_from_identity_with_the_ledger_service_token_and_audited(  # type: ignore[no-untyped-def]
-        ledger, ledger_identity) -> None:
+        ledger, ledger_identity, capsys, caplog) -> None:
     app, client = ledger
     identity_app, _ = ledger_identity
     stay, sid = await billed_stay(ledger, ledger_identity)
-    assert (await fetch(client, sid, "discharge-notice")).status_code == 200
+    capsys.readouterr()
+    caplog.clear()
+    r = await fetch(client, sid, "discharge-notice", "application/pdf")
+    assert r.status_code == 200 and NAME in pdf_text(r.content)
+    masked = re.search(r"\d{4}\*{10}[\dX]{4}", pdf_text(r.content))
+    assert masked
+    logged = capsys.readouterr().out + caplog.text
+    assert "/name" in logged  # the calls were logged, and not what they answered
+    assert NAME not in logged and masked.group(0) not in logged
     async with identity_app.state.runtime.db.transaction() as s:
         rows = (await s.execute(text("SELECT subject, role, endpoint FROM access_audit WHERE person_id = :p AND "
                                      "endpoint LIKE '%/name'"), {"p": stay["person_ref"]})).all()
