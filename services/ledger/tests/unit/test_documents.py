@@ -16,7 +16,9 @@ sys.path.insert(0, os.path.dirname(__file__))  # documents_samples.py under --im
 
 import documents_samples as S  # noqa: E402
 
+from onestop.ledger.api.documents import negotiate  # noqa: E402
 from onestop.ledger.documents import contexts as C  # noqa: E402
+from onestop.ledger.problems import NotAcceptable  # noqa: E402
 from onestop.ledger.documents.html import render_html  # noqa: E402
 from onestop.ledger.documents.model import Document, Table, yuan, zh_date, zh_time  # noqa: E402
 from onestop.ledger.documents.pdf import render_pdf  # noqa: E402
@@ -127,3 +129,20 @@ def test_the_repayment_plan_lists_each_instalment_and_what_is_left() -> None:
                                         "instalments": [{"due_date": "2026-04-20", "amount": "554.00"}]})
     [table] = [b for b in bare.blocks if isinstance(b, Table)]
     assert table.rows == (("1", "2026年4月20日", "554.00", "", ""),) and table.foot[0][2] == "554.00"
+
+
+@pytest.mark.parametrize(("accept", "media"), [
+    (None, "text/html"), ("", "text/html"), ("*/*", "text/html"), ("text/html", "text/html"),
+    ("application/pdf", "application/pdf"), ("application/*", "application/pdf"),
+    ("text/html;q=0.5, application/pdf", "application/pdf"), ("application/pdf;q=0.9, */*", "text/html"),
+    ("TEXT/HTML; charset=utf-8", "text/html"), ("text/html, application/xhtml+xml, */*;q=0.8", "text/html"),
+    ("application/pdf, text/html;q=NaN", "application/pdf"), ("*/*;q=0.1, application/pdf;q=0", "text/html")])
+def test_accept_picks_html_or_pdf(accept: str | None, media: str) -> None:
+    assert negotiate(accept) == media
+
+
+@pytest.mark.parametrize("accept", ["application/json", "image/*", "text/html;q=0", "*/*;q=0",
+                                    "text/html;q=NaN", "text/html;q=2", "text/html;q=-1", ";;;", "0"])
+def test_accept_of_nothing_we_serve_is_a_406(accept: str) -> None:
+    with pytest.raises(NotAcceptable):
+        negotiate(accept)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
@@ -17,6 +18,7 @@ from onestop.ledger.documents.service import HTML, KINDS, PDF
 from onestop.ledger.problems import NotAcceptable
 
 router = APIRouter(prefix="/v1", tags=["documents"])
+_QVALUE = re.compile(r"^(0(\.\d{0,3})?|1(\.0{0,3})?)$")
 
 
 def negotiate(accept: str | None) -> str:
@@ -30,10 +32,8 @@ def negotiate(accept: str | None) -> str:
         q = Decimal(1)
         for p in params:
             if p.startswith("q="):
-                try:
-                    q = Decimal(p[2:])
-                except InvalidOperation:
-                    q = Decimal(0)
+                # RFC 9110 §12.4.2 qvalue only: anything else (NaN, 2, -1, junk) weighs nothing
+                q = Decimal(p[2:]) if _QVALUE.match(p[2:]) else Decimal(0)
         for offer in weights:
             kind = offer.split("/")[0]
             specificity = 2 if media == offer else 1 if media == f"{kind}/*" else 0 if media == "*/*" else -1
