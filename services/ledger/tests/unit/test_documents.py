@@ -18,10 +18,10 @@ import documents_samples as S  # noqa: E402
 
 from onestop.ledger.api.documents import negotiate  # noqa: E402
 from onestop.ledger.documents import contexts as C  # noqa: E402
-from onestop.ledger.problems import NotAcceptable  # noqa: E402
 from onestop.ledger.documents.html import render_html  # noqa: E402
 from onestop.ledger.documents.model import Document, Table, yuan, zh_date, zh_time  # noqa: E402
 from onestop.ledger.documents.pdf import render_pdf  # noqa: E402
+from onestop.ledger.problems import NotAcceptable  # noqa: E402
 
 
 def pdf_text(data: bytes) -> str:
