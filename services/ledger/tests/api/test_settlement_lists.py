@@ -14,6 +14,7 @@ from test_settlement import H, admitted, line, post, settle
 from onestop.common.testing import bearer, session_keys
 from onestop.common.tokens import ServiceTokenMinter
 from onestop.contracts.money import parse_yuan
+from onestop.contracts.settlement_list import SettlementPage
 
 MARCH = {"hospital_code": H, "period": "2026-03"}
 NHSA_MONEY = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
@@ -36,6 +37,7 @@ async def walk(client: Any, headers: dict[str, str], params: dict[str, Any], lim
                                                                                      else {})}, headers=headers)
         assert r.status_code == 200, r.text
         body = r.json()
+        SettlementPage.model_validate(body)  # the contract clearing parses the list with
         assert totals is None or body["totals"] == totals
         totals = body["totals"]
         items += body["items"]
