@@ -2,7 +2,9 @@
 
 Finals, mid-stay parts and reversals (a reversal's amounts negative), each with every fund's amount and a link to
 its lines, in `seq` order (the order they were written: a cursor stays valid while settlements are added, and
-later ones come after it), with the totals over the whole filtered set on every page.
+later ones come after it; `seq` is drawn at insert, so one whose transaction commits after a walk passed its
+number is seen by the next walk, not this one — a reconciliation reads as of a cut-off), with the totals over
+the whole filtered set on every page (computed per request: they may grow between pages while settling goes on).
 
 `period` (YYYY-MM) is the month of the settlement's `through` date: the discharge date of a final settlement, the
 last day of a mid-stay part, in Asia/Shanghai — NHSA's 结算年月 `setlym`, the month clearing claims it in. A
