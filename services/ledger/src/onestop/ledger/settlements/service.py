@@ -187,7 +187,7 @@ async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession,
     funds = fund_rows(quote)
     await settlements.add(session, row, funds)
     await fees.take(session, stay_id, [x.line_id for x in lines], settlement_id)
-    await settlement_lists.record_lines(session, settlement_id)
+    await settlement_lists.record_lines(session, settlement_id, stay_id)
     await stays.close(session, stay_id, through=d.through, discharged_at=d.at, discharge_way=d.discharge_way)
     if d.final:
         await lifecycle.end_with_stay(runtime, session, stay, reason="with_stay", at=at)
