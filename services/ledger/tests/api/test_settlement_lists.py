@@ -109,7 +109,9 @@ async def test_filters_totals_cursor_and_a_reversal_negative(ledger, ledger_iden
 
     for params, field in [({"period": "2026-13"}, "period"), ({"period": "202603"}, "period"),
                           ({"cursor": "not-a-cursor"}, "cursor"), ({"limit": 0}, "limit"),
-                          ({"region_code": "41"}, "region_code"), ({"payer": "Basic!"}, "payer")]:
+                          ({"region_code": "41"}, "region_code"), ({"payer": "Basic!"}, "payer"),
+                          ({"hospital_code": "H\x00"}, "hospital_code"), ({"cursor": "WyJ4Il0"}, "cursor"),
+                          ({"cursor": "WzkyMjMzNzIwMzY4NTQ3NzU4MDhd"}, "cursor")]:  # ["x"]; 2**63
         r = await client.get("/v1/settlements", params=params, headers=op)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, (params, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
