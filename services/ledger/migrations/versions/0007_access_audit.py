@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0007"
-down_revision = "0006"  # the chain is 0004 → 0005 → 0006 → 0007 once 0005 (agreements) is on main
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

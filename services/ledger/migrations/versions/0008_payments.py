@@ -5,7 +5,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0008"
-down_revision = "0007"  # after the access audit (0007); was "0006" before 0007 reached main
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

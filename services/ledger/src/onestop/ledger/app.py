@@ -10,17 +10,7 @@ from onestop.common.consumer import StreamConsumer, start_consumers
 from onestop.common.inbox import Inbox
 from onestop.common.service_app import Runtime, build_app
 from onestop.contracts.events.base import stream_name
-from onestop.ledger.api import (
-    agreements,
-    audit,
-    fees,
-    payments,
-    plans,
-    repayment,
-    settlements,
-    statements,
-    stays,
-)
+from onestop.ledger.api import agreements, audit, fees, payments, plans, repayment, settlements, statements, stays
 from onestop.ledger.clients import IdentityClient, RulesClient
 from onestop.ledger.domain.sealing import Sealer
 from onestop.ledger.events import cost_alerts, credit

@@ -52,6 +52,22 @@ async def close(session: AsyncSession, stay_id: str, *, through: date, discharge
     await session.execute(update(stay).where(stay.c.stay_id == stay_id).values(**values))
 
 
+async def close_if_unchanged(session: AsyncSession, stay_id: str, *, lines_version: int,
+                             settled_through: date | None, through: date, discharged_at: datetime | None,
+                             discharge_way: str | None) -> bool:
+    """`close` in the same statement that locks the stay, if it is still open with the bill (`lines_version`) and
+    the settled parts (`settled_through`) a quote was made on; False when it moved (nothing written)."""
+    values: dict[str, Any] = {"settled_through": through}
+    if discharged_at is not None:
+        values.update(state="settled", discharged_at=discharged_at, discharge_way=discharge_way)
+    c = stay.c
+    res = await session.execute(update(stay).where(
+        c.stay_id == stay_id, c.state == "open", c.lines_version == lines_version,
+        c.settled_through.is_(None) if settled_through is None else c.settled_through == settled_through)
+        .values(**values).returning(c.stay_id))
+    return res.first() is not None
+
+
 async def reopen(session: AsyncSession, stay_id: str, settled_through: date | None) -> bool:
     """A reversal reopens the stay for correction; False when another open stay of the person at the hospital
     now holds the place (ux_stay_open)."""

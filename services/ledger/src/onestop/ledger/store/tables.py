@@ -270,7 +270,7 @@ repayment_plan = Table(  # 延期、分期还款协议 (000 §3, 001 三(三)); 
     Column("hospital_code", String(32), nullable=False),
     Column("person_ref", UUID(as_uuid=False), nullable=False),
     Column("insurance_region_code", String(6), nullable=False),
-    Column("state", String(16), nullable=False),  # active | paid | replaced | written_off
+    Column("state", String(16), nullable=False),  # active | replaced | written_off | cancelled (reversed)
     Column("amount_fen", BigInteger, nullable=False),  # what was owed when it was signed: the instalments' sum
     Column("paid_before_fen", BigInteger, nullable=False),  # the stay's payments when it was signed
     Column("replaces", UUID(as_uuid=False), ForeignKey("repayment_plan.plan_id"), nullable=True),
