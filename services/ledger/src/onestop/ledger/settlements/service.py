@@ -315,7 +315,7 @@ async def reverse(runtime: Runtime, principal: Principal, session: AsyncSession,
              for f in await settlements.funds(session, settlement_id)]
     await settlements.add(session, row, funds)
     await settlements.mark_reversed(session, settlement_id, reversal_id)
-    await fees.give_back(session, settlement_id)
+    await fees.give_back(session, stay["stay_id"], settlement_id)
     plan = await plans.active(session, stay["stay_id"])
     if plan is not None:  # the plan was for the reversed share: the re-settlement's share gets a plan of its own
         await plans.end(session, plan["plan_id"], "cancelled")
