@@ -11,6 +11,7 @@ import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -163,10 +164,13 @@ class NatsServer:
     """A real `nats-server -js` on a local port, with its JetStream store in `store_dir`.
 
     Stopping and starting again keeps the port and the store, as a restart of a real server would.
+    `config` is a configuration file (the generated users and permissions, `nats_credentials`); without
+    one the server has no authentication, as the test session's has.
     """
 
-    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+    def __init__(self, store_dir: Path, port: int | None = None, config: Path | None = None) -> None:
         self.store_dir = store_dir.resolve()
+        self.config = config.resolve() if config else None
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_file = self.store_dir.parent / f"nats-{self.port}.log"
@@ -180,9 +184,11 @@ class NatsServer:
             raise RuntimeProblem(f"port {self.port} for nats-server is taken: set NATS_URL or free the port")
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
+        # flags after -c override the file: the file carries only the authorization block
+        config = ["-c", str(self.config)] if self.config else []
         self.proc = subprocess.Popen(
-            [str(nats_server_bin()), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir),
-             "--name", f"onestop-{self.port}"],
+            [str(nats_server_bin()), *config, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd",
+             str(self.store_dir), "--name", f"onestop-{self.port}"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -193,6 +199,12 @@ class NatsServer:
                 return self
             time.sleep(0.05)
         raise RuntimeProblem(f"nats-server did not listen on {self.port} within {timeout}s")
+
+    def reload(self) -> None:
+        """Reread the configuration file (users and permissions), as `nats-server --signal reload` does:
+        connected clients stay, and a user whose permissions changed gets the new ones at once."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
