@@ -8,6 +8,7 @@ PostgreSQL refuses to run as root; when we are root (CI) the server runs as a sy
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pwd
 import shutil
@@ -184,11 +185,8 @@ class NatsServer:
             raise RuntimeProblem(f"port {self.port} for nats-server is taken: set NATS_URL or free the port")
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
-        # flags after -c override the file: the file carries only the authorization block
-        config = ["-c", str(self.config)] if self.config else []
         self.proc = subprocess.Popen(
-            [str(nats_server_bin()), *config, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd",
-             str(self.store_dir), "--name", f"onestop-{self.port}"],
+            [str(nats_server_bin()), *self._arguments()],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -199,6 +197,19 @@ class NatsServer:
                 return self
             time.sleep(0.05)
         raise RuntimeProblem(f"nats-server did not listen on {self.port} within {timeout}s")
+
+    def _arguments(self) -> list[str]:
+        name = f"onestop-{self.port}"
+        if self.config is None:
+            return ["-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir), "--name", name]
+        # With a configuration file everything goes in a file of ours that includes it: a reload rereads
+        # only files, and refuses when a setting given on the command line (the server name) is missing.
+        main = self.store_dir.parent / f"nats-{self.port}.conf"
+        main.write_text(f"server_name: {json.dumps(name)}\nhost: \"127.0.0.1\"\nport: {self.port}\n"
+                        f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}\n"
+                        # nats-server resolves an include against the including file's directory
+                        f"include {json.dumps(os.path.relpath(self.config, main.parent))}\n")
+        return ["-c", str(main)]
 
     def reload(self) -> None:
         """Reread the configuration file (users and permissions), as `nats-server --signal reload` does:

@@ -19,6 +19,7 @@ from typing import Any
 
 import nats
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -88,12 +89,30 @@ async def _create(js: JetStreamContext, stream: str, config: ConsumerConfig) -> 
     await js.add_consumer(stream, config, timeout=5)
 
 
+@dataclass
+class Received:
+    """One event: its CloudEvents envelope, with its stream sequence as the extension attribute `streamseq`
+    (what `--seq` takes to resume), and its acknowledgement, which the reader sends once it has processed it
+    (for a replay there is nothing to acknowledge)."""
+
+    envelope: dict[str, Any]
+    msg: Msg | None
+    acked: bool = False
+
+    async def ack(self) -> None:
+        if self.msg is not None and not self.acked:
+            await self.msg.ack()
+        self.acked = True
+
+
 async def events(nc: Client, user: str, owner: str, subject_filter: str, start: Start, *,
-                 durable_slot: str | None = None, batch: int = 100, idle_s: float = 2.0
-                 ) -> AsyncIterator[dict[str, Any]]:
-    """Each event's CloudEvents envelope, with its stream sequence as the extension attribute `streamseq`
-    (what `--seq` takes to resume). Ends after `idle_s` without a new event for a replay; a durable waits
-    for more."""
+                 durable_slot: str | None = None, batch: int = 100, idle_s: float = 2.0,
+                 follow: bool | None = None) -> AsyncIterator[Received]:
+    """The subscriber's events in stream order. With `follow` (a durable's default) it waits for new events
+    for ever; without (a replay's default) it ends once `idle_s` pass without one. A durable redelivers what
+    was not acknowledged."""
+    if follow is None:
+        follow = durable_slot is not None
     js = nc.jetstream()
     stream = stream_name(owner)
     name = f"{user}_{durable_slot or REPLAY_SLOT}"
@@ -113,27 +132,35 @@ async def events(nc: Client, user: str, owner: str, subject_filter: str, start: 
                 durable_name=name, name=name, filter_subject=subject_filter, ack_policy=AckPolicy.EXPLICIT,
                 **start.consumer_fields()))
     sub = await js.pull_subscribe_bind(name, stream, inbox_prefix=f"{inbox_prefix(user)}.".encode())
+    unsettled: list[Received] = []  # the batch being read
     try:
         while True:
             try:
                 msgs = await sub.fetch(batch, timeout=idle_s)
             except nats.errors.TimeoutError:
-                if durable_slot is None:
+                if not follow:
                     return
                 continue
-            for msg in msgs:
-                envelope = json.loads(msg.data)
-                envelope["streamseq"] = msg.metadata.sequence.stream
-                yield envelope
-                if durable_slot is not None:
-                    await msg.ack()
+            unsettled = [Received(_envelope(m), m if durable_slot is not None else None) for m in msgs]
+            for received in unsettled:
+                yield received
     finally:
+        # a reader that stops mid-batch gives the rest back at once, not after the durable's ack wait
+        for left in unsettled:
+            if left.msg is not None and not left.acked:
+                await left.msg.nak()
         await sub.unsubscribe()
         if durable_slot is None:
             try:
                 await js.delete_consumer(stream, name)
             except Exception:  # the server drops it after REPLAY_INACTIVE_S anyway
                 pass
+
+
+def _envelope(msg: Msg) -> dict[str, Any]:
+    envelope: dict[str, Any] = json.loads(msg.data)
+    envelope["streamseq"] = msg.metadata.sequence.stream
+    return envelope
 
 
 def parse_since(text: str) -> datetime:

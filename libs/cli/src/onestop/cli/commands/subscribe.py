@@ -60,7 +60,9 @@ def register(app: typer.Typer) -> None:
         data_dir: Annotated[Path, typer.Option(help="the local run's data (keys/nats/<user>.password)")] = Path(
             ".data"),
         nats_url: Annotated[str | None, typer.Option(envvar="NATS_URL", help="default: the local run's")] = None,
-        idle: Annotated[float, typer.Option(help="a replay ends after this many seconds without a new event")] = 2.0,
+        follow: Annotated[bool | None, typer.Option("--follow/--no-follow", help="wait for new events (default "
+                                                    "with --durable) or end when caught up (a replay's)")] = None,
+        idle: Annotated[float, typer.Option(help="caught up: this many seconds without a new event")] = 2.0,
     ) -> None:
         """Print a subscriber's events as JSON lines (CloudEvents envelopes, plus `streamseq`), from the oldest
         retained, a time (--since) or a sequence (--seq); stop after --max or, for a replay, when caught up."""
@@ -90,10 +92,10 @@ def register(app: typer.Typer) -> None:
             _fail(str(exc))
             return
         url = _server_url(nats_url, data_dir)
-        asyncio.run(_print(url, user.name, pw, owner, subject_filter, start, durable, max_events, idle))
+        asyncio.run(_print(url, user.name, pw, owner, subject_filter, start, durable, max_events, idle, follow))
 
     async def _print(url: str, user: str, pw: str, owner: str, subject_filter: str, start: Start,
-                     durable: str | None, max_events: int | None, idle: float) -> None:
+                     durable: str | None, max_events: int | None, idle: float, follow: bool | None) -> None:
         problems: list[str] = []
 
         async def _error(exc: Exception) -> None:  # a permissions violation arrives here, asynchronously
@@ -107,10 +109,12 @@ def register(app: typer.Typer) -> None:
             return
         count = 0
         try:
-            reading = events(nc, user, owner, subject_filter, start, durable_slot=durable, idle_s=idle)
+            reading = events(nc, user, owner, subject_filter, start, durable_slot=durable, idle_s=idle,
+                             follow=follow)
             async with aclosing(reading):  # its `finally` deletes the replay consumer at once
-                async for envelope in reading:
-                    print(json.dumps(envelope, ensure_ascii=False, separators=(",", ":")), flush=True)
+                async for received in reading:
+                    print(json.dumps(received.envelope, ensure_ascii=False, separators=(",", ":")), flush=True)
+                    await received.ack()  # printed: a standing durable moves past it
                     count += 1
                     if max_events is not None and count >= max_events:
                         break
