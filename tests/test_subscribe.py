@@ -106,7 +106,8 @@ async def test_replay_from_a_time_and_from_a_sequence(published: Permissioned) -
 async def test_a_standing_durable_resumes_after_what_it_acknowledged(published: Permissioned) -> None:
     markers = await publish_guyang(published, 3)
     t0 = datetime.now(UTC) - timedelta(seconds=30)
-    henan = await read(published, "shanzhou", Start(since=t0), slot="1", subject_filter=f"onestop.ledger.*.*.{SHANZHOU}")
+    henan = await read(published, "shanzhou", Start(since=t0), slot="1",
+                       subject_filter=f"onestop.ledger.*.*.{SHANZHOU}")
     assert {e["data"]["region_code"] for e in henan} == {SHANZHOU}  # its durable sees only its own region
     head = await read(published, "guyang", Start(seq=1), slot="2", limit=2)
     rest = await read(published, "guyang", Start(since=datetime.now(UTC)), slot="2")  # its start no longer counts
