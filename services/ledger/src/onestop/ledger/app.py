@@ -9,11 +9,12 @@ from onestop.common.consumer import StreamConsumer, start_consumers
 from onestop.common.inbox import Inbox
 from onestop.common.service_app import Runtime, build_app
 from onestop.contracts.events.base import stream_name
-from onestop.ledger.api import agreements, fees, settlements, statements, stays
+from onestop.ledger.api import agreements, fees, payments, plans, repayment, settlements, statements, stays
 from onestop.ledger.clients import IdentityClient, RulesClient
 from onestop.ledger.domain.sealing import Sealer
 from onestop.ledger.events import cost_alerts
 from onestop.ledger.quotes import QuoteClient
+from onestop.ledger.receivables.checks import Scheduler
 from onestop.ledger.settings import Settings
 from onestop.ledger.statements.alerts import CostAlerts, Thresholds
 from onestop.ledger.store.tables import metadata
@@ -37,6 +38,10 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
             quotes=QuoteClient(runtime.nc, timeout_s=settings.quote_timeout_s, attempts=settings.quote_attempts))
         alerts = CostAlerts(runtime, runtime.extras["quotes"], Thresholds(runtime.extras["rules"]))
         limits = {"park_after": settings.consumer_park_after, "retry_max_s": settings.consumer_retry_max_s}
+        if settings.repayment_check_hour is not None:
+            scheduler = Scheduler(runtime, hour=settings.repayment_check_hour)
+            runtime.extras["repayment_scheduler"] = scheduler
+            runtime.spawn(scheduler.loop(), "repayment-check")
         start_consumers(runtime, [
             StreamConsumer(runtime.db, Inbox(metadata, "ledger"), runtime.js, stream=stream_name("ledger"),
                            durable=cost_alerts.DURABLE, filter_subject=cost_alerts.FILTER,
@@ -52,7 +57,8 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
         title="onestop ledger",
         description="Treat-first agreements, stays, fee lines, statements, notices, settlements, repayment.",
         metadata=metadata,
-        routers=[agreements.router, stays.router, fees.router, settlements.router, statements.router],
+        routers=[agreements.router, stays.router, fees.router, settlements.router, statements.router,
+                 payments.router, plans.router, repayment.router],
         on_start=start,
         on_stop=stop,
     )
