@@ -129,3 +129,24 @@ def test_a_url_gets_a_user_and_loses_it_for_messages() -> None:
     url = with_user("nats://n1:4222,nats://n2:4222", "ledger", "p/w@x")
     assert url == "nats://ledger:p%2Fw%40x@n1:4222,nats://ledger:p%2Fw%40x@n2:4222"
     assert redact_url(url) == "nats://n1:4222,nats://n2:4222"
+
+
+def test_every_ledger_rules_and_clearing_subject_has_the_shape_the_grants_filter_on() -> None:
+    """The grants filter `onestop.<owner>.*.*.<region>` (clearing: `.*.*.<payer>.<region>`): an event whose
+    entity has two tokens would be outside every bureau's filter, silently."""
+    import importlib
+    import pkgutil
+
+    import onestop.contracts.events as package
+    from onestop.contracts.events.base import EventPayload
+
+    for module in pkgutil.iter_modules(package.__path__):  # every stream's models, clearing's when it lands
+        importlib.import_module(f"{package.__name__}.{module.name}")
+
+    def subclasses(cls: type[EventPayload]) -> list[type[EventPayload]]:
+        return [c for s in cls.__subclasses__() for c in (s, *subclasses(s))]
+
+    models = [m for m in subclasses(EventPayload) if getattr(m, "owner", None) in ("ledger", "rules", "clearing")]
+    assert len(models) >= 10
+    for model in models:
+        assert "." not in model.entity and "." not in model.verb, model.__name__
