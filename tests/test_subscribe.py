@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import aclosing
@@ -18,8 +16,11 @@ from typing import Any
 
 import nats
 import pytest
+from click.testing import Result
 from nats.js.errors import NotFoundError
+from typer.testing import CliRunner
 
+from onestop.cli.main import app
 from onestop.cli.nats_auth import load_subscribers
 from onestop.cli.nats_credentials import write_server_config
 from onestop.cli.subscription import Start, events
@@ -37,8 +38,6 @@ from permissioned_nats import (  # noqa: E402
     publish_samples,
     start_permissioned,
 )
-
-ONESTOP = str(Path(sys.executable).parent / "onestop")
 
 
 @pytest.fixture(scope="module")
@@ -116,15 +115,14 @@ async def test_a_standing_durable_resumes_after_what_it_acknowledged(published: 
     assert await read(published, "guyang", Start(), slot="2") == []  # all acknowledged
 
 
-def _subscribe(p: Permissioned, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [ONESTOP, "subscribe", *args, "--data-dir", str(p.data_dir), "--nats-url", p.server.url,
-         "--subscribers", str(SUBSCRIBERS), "--idle", "1"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+def _subscribe(p: Permissioned, *args: str) -> Result:
+    """The command in this process (Typer's runner: the machine is shared, an interpreter start is dear)."""
+    return CliRunner().invoke(app, ["subscribe", *args, "--data-dir", str(p.data_dir), "--nats-url", p.server.url,
+                                    "--subscribers", str(SUBSCRIBERS), "--idle", "1"], env={"COLUMNS": "200"})
 
 
-def _lines(out: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
-    assert out.returncode == 0, out.stderr
+def _lines(out: Result) -> list[dict[str, Any]]:
+    assert out.exit_code == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]
 
 
@@ -152,7 +150,8 @@ def test_onestop_subscribe_prints_a_bureaus_and_a_funds_events_as_json_lines(pub
 def test_onestop_subscribe_refuses_bad_input_in_one_line(published: Permissioned, args: list[str],
                                                          says: str) -> None:
     out = _subscribe(published, *args)
-    assert out.returncode == 1 and says in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert out.exit_code == 1 and says in " ".join(out.stderr.split()), out.stderr
+    assert out.exception is None or isinstance(out.exception, SystemExit)
     assert out.stdout == ""
 
 
@@ -166,8 +165,9 @@ async def test_a_reload_adds_a_subscriber_without_a_restart(published: Permissio
     with pytest.raises(Exception, match="(?i)authorization"):
         await nats.connect(published.server.url, user="baiyun", password="x", allow_reconnect=False,
                            max_reconnect_attempts=0, connect_timeout=2)
-    write_server_config(load_subscribers(config), published.keys, conf, rounds=4)
-    published.server.reload()  # what `nats-server --signal reload` sends
+    regenerated = CliRunner().invoke(app, ["nats-users", "--subscribers", str(config), "--data-dir",
+                                           str(published.data_dir)])
+    assert regenerated.exit_code == 0 and "reloaded" in regenerated.stderr, regenerated.stderr
     await asyncio.sleep(1.0)
     nc, watch = await connect(published, "baiyun")
     assert await read(published, "baiyun", Start(), subject_filter="onestop.ledger.*.*.150000.150200.150223") == []

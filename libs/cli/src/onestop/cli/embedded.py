@@ -198,6 +198,11 @@ class NatsServer:
             time.sleep(0.05)
         raise RuntimeProblem(f"nats-server did not listen on {self.port} within {timeout}s")
 
+    @property
+    def pid_file(self) -> Path:
+        """Where a server with a configuration writes its pid (`nats-server --signal reload=<this file>`)."""
+        return self.store_dir.parent / "nats.pid"
+
     def _arguments(self) -> list[str]:
         name = f"onestop-{self.port}"
         if self.config is None:
@@ -206,6 +211,7 @@ class NatsServer:
         # only files, and refuses when a setting given on the command line (the server name) is missing.
         main = self.store_dir.parent / f"nats-{self.port}.conf"
         main.write_text(f"server_name: {json.dumps(name)}\nhost: \"127.0.0.1\"\nport: {self.port}\n"
+                        f"pid_file: {json.dumps(str(self.pid_file))}\n"
                         f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}\n"
                         # nats-server resolves an include against the including file's directory
                         f"include {json.dumps(os.path.relpath(self.config, main.parent))}\n")

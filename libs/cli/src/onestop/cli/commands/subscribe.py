@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 from contextlib import aclosing
 from pathlib import Path
 from typing import Annotated
@@ -41,6 +42,33 @@ def _server_url(given: str | None, data_dir: Path) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    @app.command("nats-users")
+    def nats_users(
+        subscribers: Annotated[Path | None, typer.Option(help="default: ONESTOP_SUBSCRIBERS or "
+                                                              "deploy/subscribers.toml")] = None,
+        data_dir: Annotated[Path, typer.Option(help="the local run's data")] = Path(".data"),
+        reload: Annotated[bool, typer.Option("--reload/--no-reload", help="signal the running server")] = True,
+    ) -> None:
+        """Regenerate the local run's NATS users and permissions from the subscribers configuration and have
+        its nats-server reread them (`nats-server --signal reload`): no restart, connections stay."""
+        from onestop.cli.embedded import nats_server_bin
+        from onestop.cli.nats_credentials import write_server_config
+
+        try:
+            config = load_subscribers(subscribers_path(subscribers))
+        except (SubscribersError, OSError) as exc:
+            _fail(str(exc))
+            return
+        out = write_server_config(config, data_dir / "keys", data_dir / "nats-auth.conf")
+        console.print(f"{len(config.users())} subscriber(s) written to {out}")
+        pid_file = data_dir / "nats.pid"
+        if reload and pid_file.exists():
+            done = subprocess.run([str(nats_server_bin()), "--signal", f"reload={pid_file}"], capture_output=True,
+                                  text=True, timeout=30)
+            if done.returncode != 0:
+                _fail(f"nats-server did not take the reload: {done.stderr.strip()[-300:]}")
+            console.print("nats-server reloaded its users")
+
     @app.command()
     def subscribe(
         region: Annotated[str | None, typer.Option(help="the bureau's region code (150222); with --payer, "
