@@ -17,6 +17,8 @@ from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
+from onestop.cli.nats_credentials import with_user
+
 sys.path.insert(0, str(Path(__file__).parent))  # permissioned_nats.py, under --import-mode=importlib
 from permissioned_nats import (  # noqa: E402
     GUYANG,
@@ -216,3 +218,23 @@ async def test_a_subscriber_cannot_make_the_server_deliver_onto_a_service_subjec
     await nc.close()
     await rules.close()
     assert landed == []
+
+
+async def test_a_service_runs_as_its_own_user_and_sets_its_streams_retention(  # type: ignore[no-untyped-def]
+        published: Permissioned, settings_for) -> None:
+    """The ledger's whole start (its stream, the revocation bucket and its watch, its durable, the outbox
+    relay) works with the ledger's permissions; ONESTOP_STREAM_MAX_AGE_DAYS becomes the stream's max_age."""
+    from onestop.common.testing import running
+    from onestop.ledger.app import create_app
+
+    url = with_user(published.server.url, "ledger", published.password("ledger"))
+    app = create_app(settings_for("ledger", nats=url, stream_max_age_days=30))
+    async with running(app) as client:
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["nats"] == "ok", ready.text
+    nc = await as_service(published, "ledger")
+    info = await nc.jetstream().stream_info("ONESTOP_LEDGER")
+    assert info.config.max_age == 30 * 86400
+    await nc.close()
+    log = published.server.log_file.read_text().splitlines()
+    assert not [line for line in log if "user:ledger" in line and "Violation" in line]

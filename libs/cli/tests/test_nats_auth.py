@@ -150,3 +150,17 @@ def test_every_ledger_rules_and_clearing_subject_has_the_shape_the_grants_filter
     assert len(models) >= 10
     for model in models:
         assert "." not in model.entity and "." not in model.verb, model.__name__
+
+
+def test_each_service_of_the_local_run_connects_as_its_own_user(tmp_path: Path) -> None:
+    from onestop.cli.nats_credentials import ensure_passwords
+    from onestop.cli.stack import Stack
+    from onestop.common.keys import KeySet
+
+    ensure_passwords(tmp_path / "keys", ["ledger", "rules"], rounds=4)
+    stack = Stack(data_dir=tmp_path, keys=KeySet.generate(), nats_url="nats://127.0.0.1:4222", nats_auth=True)
+    ledger, rules = stack.service_env("ledger")["NATS_URL"], stack.service_env("rules")["NATS_URL"]
+    assert ledger == f"nats://ledger:{password(tmp_path / 'keys', 'ledger')}@127.0.0.1:4222"
+    assert rules.startswith("nats://rules:") and ledger != rules
+    assert Stack(data_dir=tmp_path, keys=KeySet.generate(), nats_url="nats://h:1").service_env("ledger")[
+        "NATS_URL"] == "nats://h:1"  # an external NATS_URL is used as given
