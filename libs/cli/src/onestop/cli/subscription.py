@@ -66,7 +66,7 @@ def default_stream(user: Bureau | Fund | CreditFeed) -> str:
 def filter_subject(user: Bureau | Fund | CreditFeed, owner: str, region_code: str | None = None) -> str:
     """The subscriber's filter on `owner`'s stream: its own grant, narrowed to `region_code` for a fund of
     all regions (a fund of one region, a bureau and the credit feed have theirs fixed)."""
-    mine = [g.filter for g in grants(user) if g.stream == stream_name(owner)]
+    mine: list[str] = [g.filter for g in grants(user) if g.stream == stream_name(owner)]
     if not mine:
         raise ValueError(f"{user.name} may not read the {owner} stream")
     if isinstance(user, Fund) and user.region_code is None and region_code:
