@@ -89,3 +89,19 @@ NonNegativeYuan = Annotated[
     PlainSerializer(format_fen, return_type=str),
     WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["1234.50"]}),
 ]
+
+
+def _validate_positive(value: Any) -> int:
+    fen = parse_yuan(value)
+    if fen <= 0:
+        raise MoneyError("amount must be above 0.00")
+    return fen
+
+
+PositiveYuan = Annotated[
+    int,
+    BeforeValidator(_validate_positive),
+    PlainSerializer(format_fen, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["1234.50"]}),
+]
+"""A payment's amount: above zero."""

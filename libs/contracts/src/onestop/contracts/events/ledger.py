@@ -238,6 +238,68 @@ class DischargeNoticeIssued(EventPayload):
         return self.stay_id
 
 
+class PaymentReceived(EventPayload):
+    """Money at the hospital's window for a stay (000 §2.5, 001 三(二)): a payment on account before settlement
+    (分阶段付费), a payment of the patient's share after it, a refund of an overpayment, or the void of a record
+    entered by mistake. `amount` is signed (a refund's and a void's are negative, a void of a refund positive), so
+    the sum of a stay's events is what its patient paid; the indicators count collections from these."""
+
+    owner, entity, verb = "ledger", "payment", "received"
+    type: Literal["ledger.payment.received.v1"] = "ledger.payment.received.v1"
+    payment_id: str
+    stay_id: str
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    newborn: int | None = None
+    region_code: str = Field(description="the person's insurance region (参保地): the subject's routing tokens")
+    hospital_code: str
+    kind: Literal["on_account", "self_pay", "refund", "void"]
+    method: str = Field(description="cash, card, wechat, alipay, transfer")
+    amount: Yuan = Field(description="signed: what this record adds to what the patient paid")
+    voids_payment_id: str | None = None
+    owed: Yuan = Field(description="what the patient still owes after this record (0 while the stay is open)")
+    paid_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.stay_id
+
+
+class InstalmentTerms(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: int
+    due_date: date
+    amount: Yuan
+
+
+class RepaymentPlanSigned(EventPayload):
+    """A deferred or instalment repayment plan (延期、分期还款协议, 000 §3, 001 三(三)) was signed for what a patient
+    owes after settlement; `replaces_plan_id` when it was renegotiated (after a home visit). The signer by
+    relation only."""
+
+    owner, entity, verb = "ledger", "repayment_plan", "signed"
+    type: Literal["ledger.repayment_plan.signed.v1"] = "ledger.repayment_plan.signed.v1"
+    plan_id: str
+    stay_id: str
+    person_ref: str = Field(description="identity's person_id, never the ID number")
+    region_code: str = Field(description="the person's insurance region (参保地): the subject's routing tokens")
+    hospital_code: str
+    amount: Yuan = Field(description="what is owed: the instalments' sum")
+    instalments: list[InstalmentTerms]
+    replaces_plan_id: str | None = None
+    signer_relation: str
+    signed_at: datetime
+
+    def routing(self) -> list[str]:
+        return region_tokens(self.region_code)
+
+    def entity_id(self) -> str:
+        return self.stay_id
+
+
 LedgerEvent = Annotated[RepaymentOverdue | AgreementSigned | StayAdmitted | StayCancelled | FeesPosted
-                        | SettlementFinalized | SettlementReversed | StayCostAlert | DischargeNoticeIssued,
+                        | SettlementFinalized | SettlementReversed | StayCostAlert | DischargeNoticeIssued
+                        | PaymentReceived | RepaymentPlanSigned,
                         Field(discriminator="type")]

@@ -32,10 +32,11 @@ from onestop.contracts.events.ledger import FundAmount, SettlementFinalized, Set
 from onestop.contracts.money import format_fen, parse_yuan
 from onestop.contracts.quote import AccumulatorDelta, Accumulators, apply_delta, negate
 from onestop.ledger.domain import bill
+from onestop.ledger.domain.payments import Balance
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.settlements.shape import shape
 from onestop.ledger.stays.service import ask_identity, check_scope, get_row
-from onestop.ledger.store import accumulators, agreements, fees, settlements, statements, stays
+from onestop.ledger.store import accumulators, agreements, fees, payments, settlements, statements, stays
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,9 @@ async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession,
     settlement_id = str(uuid.uuid4())
     at = now()
     row = _row(stay, draft.part, draft.year, d, quote, recheck, settlement_id, principal, at)
+    # what was paid on account and not yet taken by an earlier part is credited against the patient's share
+    # (分阶段付费, 001 三(二)); the stay's lock keeps payments out meanwhile
+    row["on_account_fen"] = Balance(*await payments.balance(session, stay_id)).credit
     funds = fund_rows(quote)
     await settlements.add(session, row, funds)
     await fees.take(session, stay_id, [x.line_id for x in lines], settlement_id)

@@ -220,3 +220,55 @@ cost_alert_check = Table(  # the stay's lines_version the cost-alert consumer la
     Column("lines_version", BigInteger, nullable=False),
     Column("checked_at", DateTime(timezone=True), nullable=False),
 )
+
+payment = Table(  # money at the window for a stay; never deleted: a mistake is voided by a reversing record
+    "payment", metadata,
+    Column("payment_id", UUID(as_uuid=False), primary_key=True),
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), nullable=False),
+    Column("hospital_code", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # on_account | self_pay | refund | void
+    Column("amount_fen", BigInteger, nullable=False),  # signed: what the record adds to what the patient paid
+    Column("method", String(16), nullable=False),  # cash | card | wechat | alipay | transfer
+    Column("receipt_no", String(64), nullable=True),  # the hospital's receipt (收据号), unique per hospital
+    Column("paid_at", DateTime(timezone=True), nullable=False),
+    Column("paid_on", Date, nullable=False),  # its Asia/Shanghai date: the cashier's day it is closed in
+    Column("voids", UUID(as_uuid=False), ForeignKey("payment.payment_id"), nullable=True, unique=True),
+    Column("voided_by", UUID(as_uuid=False), nullable=True),
+    Column("reason", Text, nullable=True),  # a void's
+    Column("cashier", String(200), nullable=False),  # the token subject that recorded it
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("seq", BigInteger, Identity(), nullable=False),
+    Index("ux_payment_receipt", "hospital_code", "receipt_no", unique=True,
+          postgresql_where=text("receipt_no IS NOT NULL")),
+    Index("ix_payment_stay", "stay_id", "seq"),
+    Index("ix_payment_day", "hospital_code", "paid_on"),
+)
+
+repayment_plan = Table(  # 延期、分期还款协议 (000 §3, 001 三(三)); a renegotiated plan replaces one and keeps it
+    "repayment_plan", metadata,
+    Column("plan_id", UUID(as_uuid=False), primary_key=True),
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), nullable=False),
+    Column("hospital_code", String(32), nullable=False),
+    Column("person_ref", UUID(as_uuid=False), nullable=False),
+    Column("insurance_region_code", String(6), nullable=False),
+    Column("state", String(16), nullable=False),  # active | paid | replaced | written_off
+    Column("amount_fen", BigInteger, nullable=False),  # what was owed when it was signed: the instalments' sum
+    Column("paid_before_fen", BigInteger, nullable=False),  # the stay's payments when it was signed
+    Column("replaces", UUID(as_uuid=False), ForeignKey("repayment_plan.plan_id"), nullable=True),
+    Column("replaced_by", UUID(as_uuid=False), nullable=True),
+    Column("signer_relation", String(16), nullable=False),
+    Column("signed_by", String(200), nullable=False),  # the token subject
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("seq", BigInteger, Identity(), nullable=False),
+    Index("ux_repayment_plan_active", "stay_id", unique=True, postgresql_where=text("state = 'active'")),
+    Index("ix_repayment_plan_stay", "stay_id", "seq"),
+)
+
+instalment = Table(
+    "instalment", metadata,
+    Column("plan_id", UUID(as_uuid=False), ForeignKey("repayment_plan.plan_id"), primary_key=True),
+    Column("number", Integer, primary_key=True),  # 1, 2 … in due-date order
+    Column("due_date", Date, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Index("ix_instalment_due", "due_date"),
+)
