@@ -49,12 +49,15 @@ async def test_each_leg_posted_once_under_redelivery_and_restart(settings_for, m
             assert r.status_code == 200 and r.json()["ok"], r.json()
             assert (await client.get("/v1/invariants", headers=bearer("hospital", hospital_code=HOSPITAL))
                     ).status_code == 403
+        while_down = finalized({"basic": 3_00})  # settled while the group had no worker running
+        await ledger.publish(while_down)
         async with clearing(settings_for, db, own_nats) as (app, client):  # a restart, and the event a third time
             await ledger.publish_envelope(env, s.nats_subject(), dedupe=False)
+            await eventually(lambda: _count_is(app, 3))
             await eventually(lambda: _idle(app))
-            assert await count_transfers(app) == 2
+            assert await count_transfers(app) == 3
             books = await balances(app)
-    assert books == {(HOSPITAL, "basic", "advance"): 700_00, (HOSPITAL, "basic", "fund_payable"): -700_00,
+    assert books == {(HOSPITAL, "basic", "advance"): 703_00, (HOSPITAL, "basic", "fund_payable"): -703_00,
                      (HOSPITAL, "critical_illness", "advance"): 200_00,
                      (HOSPITAL, "critical_illness", "fund_payable"): -200_00}  # hosp_part_amt: no fund's, nothing
 
