@@ -74,6 +74,10 @@ SELECT (SELECT count(*) FROM new) AS inserted, (SELECT count(*) FROM upd) AS acc
 
 async def post(session: AsyncSession, transfers: Sequence[Transfer]) -> int:
     """Post `transfers` (accounts opened and locked first); returns how many were new (a replay's are not)."""
+    unique: dict[Any, Transfer] = {}
+    for t in transfers:  # a duplicate in one statement would be inserted once but joined twice (balances x2)
+        unique.setdefault(t.id, t)
+    transfers = list(unique.values())
     if not transfers:
         return 0
     await open_and_lock(session, [k for t in transfers for k in (t.debit, t.credit)])
