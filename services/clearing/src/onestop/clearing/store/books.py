@@ -177,3 +177,29 @@ async def totals(session: AsyncSession) -> Totals:
     drifted = [str(r.id) for r in await session.execute(_DRIFT)]
     over = [str(r.id) for r in await session.execute(_OVER)]
     return Totals(int(n), unbalanced, int(a.dp), int(a.dpo), int(a.cp), int(a.cpo), int(a.n), drifted, over)
+
+
+_OUTSTANDING = text("""
+SELECT hospital_code, payer, region_code,
+       coalesce(sum(credits_posted - debits_posted) FILTER (WHERE code = 'fund_payable'), 0)
+     - coalesce(sum(debits_posted - credits_posted) FILTER (WHERE code = 'rejected'), 0) AS outstanding
+FROM account
+WHERE code IN ('fund_payable', 'rejected')
+  AND (CAST(:hospital AS text) IS NULL OR hospital_code = :hospital)
+  AND (CAST(:payer AS text) IS NULL OR payer = :payer)
+  AND region_code LIKE :region_prefix
+  AND (CAST(:after_h AS text) IS NULL OR (hospital_code, payer, region_code) > (:after_h, :after_p, :after_r))
+GROUP BY hospital_code, payer, region_code
+ORDER BY hospital_code, payer, region_code
+LIMIT :limit
+""")
+
+
+async def outstanding(session: AsyncSession, *, hospital_code: str | None, payer: str | None, region_prefix: str,
+                      after: tuple[str, str, str] | None, limit: int) -> list[Any]:
+    """Per hospital × fund, what the fund still owes: charged to it and not paid, less what it rejected
+    (fund_payable's credit balance less rejected's debit balance), in key order after `after`."""
+    h, p, r = after or (None, None, None)
+    return list(await session.execute(_OUTSTANDING, {
+        "hospital": hospital_code, "payer": payer, "region_prefix": f"{region_prefix}%", "after_h": h,
+        "after_p": p, "after_r": r, "limit": limit}))
