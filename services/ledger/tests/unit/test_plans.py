@@ -32,3 +32,15 @@ def test_payments_fill_the_oldest_instalment_first(amounts: list[int], paid: int
         else:
             assert not seen_unpaid  # nothing paid in full after one that is not
         assert x.status != "overdue" or x.due_date < D + timedelta(days=days)
+
+
+def test_notices_remind_on_lead_days_and_tell_overdue_once_per_plan_after_the_grace() -> None:
+    from onestop.ledger.domain.plans import notices
+
+    as_of = date(2027, 3, 1)
+    unpaid = [("p1", 1, date(2027, 3, 8), 100), ("p1", 2, date(2027, 4, 8), 100),
+              ("p2", 1, date(2027, 1, 20), 50), ("p2", 2, date(2027, 2, 20), 70), ("p3", 1, date(2027, 2, 1), 10)]
+    reminders, overdue = notices(unpaid, as_of, 30, (7, 3, 1))
+    assert [(r.plan_id, r.number, r.days_before) for r in reminders] == [("p1", 1, 7)]
+    assert [(o.plan_id, o.due_date, o.overdue, o.days_overdue) for o in overdue] == [
+        ("p2", date(2027, 1, 20), 120, 40)]  # p3 is 28 days past due: within the grace

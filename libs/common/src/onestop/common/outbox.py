@@ -60,6 +60,19 @@ class Outbox:
         )
         return envelope
 
+    async def add_many(self, session: AsyncSession, payloads: Sequence[EventPayload], *,
+                       at: datetime | None = None) -> None:
+        """Many events in one statement (a batch job's: the repayment check's reminders and overdue notices)."""
+        if not payloads:
+            return
+        session.info[OUTBOX_WRITTEN] = True
+        rows = []
+        for payload in payloads:
+            envelope = Envelope.wrap(payload, source=self.source, time=at or now())
+            rows.append({"event_id": envelope.id, "subject": payload.nats_subject(), "type": envelope.type,
+                         "envelope": envelope.model_dump(mode="json"), "aggregate": envelope.subject or envelope.id})
+        await session.execute(self.table.insert(), rows)
+
 
 async def count_parked(db: Database, metadata: MetaData, service: str) -> int:
     """Set `onestop_outbox_parked_rows` from the table: the rows an operator has to look at (`park_reason`)."""

@@ -45,6 +45,10 @@ def create_app(settings: Settings | None = None, rules_transport: httpx.AsyncBas
             StreamConsumer(runtime.db, inbox, runtime.js, stream=stream_name("ledger"), durable=repayment.DURABLE,
                            filter_subject=repayment.FILTER,
                            handlers={"ledger.repayment.overdue.v1": repayment.make_handler(runtime)}, **limits),
+            StreamConsumer(runtime.db, inbox, runtime.js, stream=stream_name("ledger"),
+                           durable=repayment.VISIT_DURABLE, filter_subject=repayment.VISIT_FILTER,
+                           handlers={"ledger.repayment.visit_recorded.v1": repayment.make_visit_handler(runtime)},
+                           **limits),
         ])
 
         # The durable consumer is shared by replicas; every replica's cache must hear of a publication. It listens

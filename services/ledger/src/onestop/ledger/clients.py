@@ -65,14 +65,31 @@ class RulesClient(_Client):
             return None
         return {h["hospital_code"]: h for h in r.json()}
 
-    async def cost_alert_thresholds(self, region_code: str, on: date) -> list[int]:
-        """The region's cost-alert thresholds in force on the date (`GET /v1/operations`: estimated totals, yuan,
-        ascending), in fen; [] when the region states none or no policy covers it."""
+    async def operations(self, region_code: str, on: date) -> dict[str, Any]:
+        """The region's operational policy data in force on the date (`GET /v1/operations`); {} when no policy
+        covers it."""
         r = await self._call("GET", "/v1/operations", params={"region_code": region_code, "date": on.isoformat()})
         if r.status_code in (404, 422):
-            return []
-        alerts = (r.json().get("operations") or {}).get("cost_alerts") or {}
+            return {}
+        return r.json().get("operations") or {}
+
+    async def cost_alert_thresholds(self, region_code: str, on: date) -> list[int]:
+        """The region's cost-alert thresholds in force on the date (estimated totals, yuan, ascending), in fen;
+        [] when the region states none or no policy covers it."""
+        alerts = (await self.operations(region_code, on)).get("cost_alerts") or {}
         return [parse_yuan(t) for t in alerts.get("thresholds", [])]
+
+    async def repayment_terms(self, region_code: str, on: date) -> tuple[int, tuple[int, ...]] | None:
+        """(grace days, reminder lead days) of the region's `repayment` terms on the date; None when it states none."""
+        terms = (await self.operations(region_code, on)).get("repayment")
+        if not terms:
+            return None
+        return int(terms["grace_days"]), tuple(int(d) for d in terms["reminder_lead_days"])
+
+    async def documents_returned_on(self, region_code: str, on: date) -> str | None:
+        """When the documents held under an agreement go back: `payment` or `signed_plan`; None when unstated."""
+        documents = (await self.operations(region_code, on)).get("documents") or {}
+        return documents.get("returned_on")
 
     async def treat_first(self, region_code: str, on: date) -> TreatFirstRule | None:
         r = await self._call("GET", f"/v1/treat-first/{region_code}", params={"date": on.isoformat()})

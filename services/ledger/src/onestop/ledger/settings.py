@@ -14,3 +14,7 @@ class Settings(ServiceSettings):
     quote_timeout_s: float = Field(
         2.0, gt=0, le=30, description="ONESTOP_QUOTE_TIMEOUT_S: how long one quote request to rules over NATS waits")
     quote_attempts: int = Field(3, ge=1, le=10, description="ONESTOP_QUOTE_ATTEMPTS: quote requests before a 503")
+    repayment_check_hour: int | None = Field(
+        6, ge=0, le=23, description="ONESTOP_REPAYMENT_CHECK_HOUR: the Asia/Shanghai hour from which the daily "
+                                    "repayment check runs (reminders, overdue, visit tasks); unset: only "
+                                    "POST /v1/repayment-checks runs it")

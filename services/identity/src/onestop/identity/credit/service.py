@@ -20,7 +20,7 @@ from onestop.common.errors import Conflict, Forbidden, InvalidInput, NotFound, f
 from onestop.common.service_app import Runtime
 from onestop.contracts.enums import CreditReason, Role
 from onestop.contracts.events.identity import CreditChanged
-from onestop.contracts.events.ledger import RepaymentOverdue
+from onestop.contracts.events.ledger import RepaymentOverdue, VisitRecorded
 from onestop.contracts.regions import scope_region
 from onestop.identity.domain import id_number as idn
 from onestop.identity.domain.pii import PiiCipher
@@ -132,6 +132,25 @@ async def open_from_overdue(runtime: Runtime, session: AsyncSession, event: Repa
     scope = await _scope(runtime, event.region_code)
     await _open(runtime, session, person_id=person_id, region_code=event.region_code, origin="ledger",
                 plan_id=event.plan_id, reason=reason, actor="service:ledger", scope=scope)
+
+
+async def follow_visit(runtime: Runtime, session: AsyncSession, event: VisitRecorded) -> None:
+    """The ledger recorded the home visit of an overdue plan (000 §3.3): `unable_to_pay` dismisses the suspected
+    case; `suspected_malicious_default` leaves it suspected, with the visit date in its history, for an operator to
+    decide; `will_pay` is noted. No open case of the plan (decided meanwhile by an operator): nothing to follow."""
+    case = await credit.suspected_of_plan(session, event.plan_id)
+    if case is None:
+        return
+    case["case_id"], case["person_id"] = str(case["case_id"]), str(case["person_id"])
+    if event.outcome == "unable_to_pay":
+        scope = await _scope(runtime, case["region_code"])
+        await _transition(runtime, session, case, "dismissed", "入户走访核实：确无支付能力", "service:ledger", scope,
+                          event.visited_on)
+        return
+    reason = ("入户走访核实：疑似恶意逃费，待决定" if event.outcome == "suspected_malicious_default"
+              else "入户走访：患者承诺还款")
+    await credit.add_event(session, case_id=case["case_id"], state="suspected", reason=reason,
+                           actor="service:ledger", household_visit_on=event.visited_on)
 
 
 async def decide_case(runtime: Runtime, principal: Principal, session: AsyncSession, case_id: str, *,

@@ -1,4 +1,5 @@
-"""Identity applies the ledger's repayment.overdue: a suspected malicious-default case opens."""
+"""Identity applies the ledger's repayment.overdue (a suspected malicious-default case opens) and its
+repayment.visit_recorded (the case follows the home visit's outcome)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.common.service_app import Runtime
 from onestop.contracts.events.base import Envelope
-from onestop.contracts.events.ledger import RepaymentOverdue
-from onestop.identity.credit.service import open_from_overdue
+from onestop.contracts.events.ledger import RepaymentOverdue, VisitRecorded
+from onestop.identity.credit.service import follow_visit, open_from_overdue
 
 FILTER = "onestop.ledger.repayment.overdue.>"
 DURABLE = "identity-repayment-overdue"
+VISIT_FILTER = "onestop.ledger.repayment.visit_recorded.>"
+VISIT_DURABLE = "identity-repayment-visit"
 
 
 def make_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
@@ -20,3 +23,10 @@ def make_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
         await open_from_overdue(runtime, session, RepaymentOverdue.read(envelope.data))
 
     return on_repayment_overdue
+
+
+def make_visit_handler(runtime: Runtime):  # type: ignore[no-untyped-def]
+    async def on_visit_recorded(session: AsyncSession, envelope: Envelope) -> None:
+        await follow_visit(runtime, session, VisitRecorded.read(envelope.data))
+
+    return on_visit_recorded

@@ -62,3 +62,10 @@ async def history(session: AsyncSession, case_id: str) -> list[dict[str, Any]]:
 async def cases_of(session: AsyncSession, person_id: str) -> list[dict[str, Any]]:
     q = select(t).where(t.c.person_id == person_id).order_by(t.c.opened_at)
     return [dict(r._mapping) for r in await session.execute(q)]
+
+
+async def suspected_of_plan(session: AsyncSession, plan_id: str) -> dict[str, Any] | None:
+    """The suspected case the ledger opened for a repayment plan (locked), if one is open."""
+    q = select(t).where(t.c.plan_id == plan_id, t.c.state == "suspected").with_for_update().limit(1)
+    row = (await session.execute(q)).first()
+    return dict(row._mapping) if row else None

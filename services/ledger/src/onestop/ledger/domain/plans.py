@@ -54,3 +54,39 @@ def statuses(instalments: list[Instalment], paid_towards: int, as_of: date) -> l
         status = "paid" if paid == x.amount else "overdue" if x.due_date < as_of else "due"
         out.append(InstalmentStatus(x.number, x.due_date, x.amount, paid, status))
     return out
+
+
+@dataclass(frozen=True)
+class Reminder:
+    plan_id: str
+    number: int
+    due_date: date
+    unpaid: int
+    days_before: int
+
+
+@dataclass(frozen=True)
+class Overdue:
+    plan_id: str
+    due_date: date  # the oldest unpaid instalment's
+    overdue: int  # unpaid of every instalment past its date
+    days_overdue: int
+
+
+def notices(unpaid: list[tuple[str, int, date, int]], as_of: date, grace_days: int,
+            lead_days: tuple[int, ...]) -> tuple[list[Reminder], list[Overdue]]:
+    """From unpaid instalments (plan, number, due date, unpaid fen): a reminder for each falling due exactly a lead
+    day after `as_of`, and per plan an overdue notice once its oldest unpaid instalment is more than `grace_days`
+    past due (000 §3.3: 逾期未还 → 入户走访)."""
+    reminders = [Reminder(p, n, d, u, (d - as_of).days) for p, n, d, u in unpaid if (d - as_of).days in lead_days]
+    by_plan: dict[str, list[tuple[int, date, int]]] = {}
+    for p, n, d, u in unpaid:
+        if d < as_of:
+            by_plan.setdefault(p, []).append((n, d, u))
+    overdue = []
+    for plan_id, items in by_plan.items():
+        oldest = min(d for _n, d, _u in items)
+        days = (as_of - oldest).days
+        if days > grace_days:
+            overdue.append(Overdue(plan_id, oldest, sum(u for _n, _d, u in items), days))
+    return reminders, overdue

@@ -31,6 +31,7 @@ from onestop.contracts.enums import Role
 from onestop.contracts.events.ledger import FundAmount, SettlementFinalized, SettlementReversed
 from onestop.contracts.money import format_fen, parse_yuan
 from onestop.contracts.quote import AccumulatorDelta, Accumulators, apply_delta, negate
+from onestop.ledger.agreements import lifecycle
 from onestop.ledger.domain import bill
 from onestop.ledger.domain.payments import Balance
 from onestop.ledger.quotes import QuoteClient
@@ -178,6 +179,8 @@ async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession,
     await settlements.add(session, row, funds)
     await fees.take(session, stay_id, [x.line_id for x in lines], settlement_id)
     await stays.close(session, stay_id, through=d.through, discharged_at=d.at, discharge_way=d.discharge_way)
+    if d.final:
+        await lifecycle.end_with_stay(runtime, session, stay, reason="with_stay", at=at)
     await runtime.outbox.add(session, SettlementFinalized(**_facts(stay, row, funds)))  # type: ignore[arg-type]
     notice = await statements.latest_notice(session, stay_id, at_or_before=at) if d.final else None
     return 201, shape(row, funds, notice)
@@ -282,6 +285,8 @@ async def reverse(runtime: Runtime, principal: Principal, session: AsyncSession,
         open_id = await stays.open_stay_of(session, stay["person_ref"], stay["newborn"], stay["hospital_code"])
         raise Conflict("the person has another open stay at this hospital: the stay cannot be reopened",
                        open_stay_id=open_id)
+    if original["final"]:
+        await lifecycle.reopen_with_stay(runtime, session, stay, at)
     await runtime.outbox.add(session, SettlementReversed(
         **_facts(stay, row, funds), reverses_settlement_id=settlement_id))  # type: ignore[arg-type]
     return 201, shape(row, funds)

@@ -20,6 +20,7 @@ from onestop.contracts.enums import Role
 from onestop.contracts.events.ledger import StayAdmitted, StayCancelled
 from onestop.contracts.money import format_fen
 from onestop.contracts.regions import region_matches
+from onestop.ledger.agreements import lifecycle
 from onestop.ledger.agreements.service import designated, eligibility_snapshot
 from onestop.ledger.clients import IdentityClient
 from onestop.ledger.domain.sealing import Sealer, Unsealable
@@ -63,11 +64,10 @@ async def admit(runtime: Runtime, principal: Principal, session: AsyncSession, *
     agreement = await agreements.get(session, agreement_id)
     if agreement is None:
         raise NotFound("no such agreement")
-    if agreement["state"] != "active":
-        raise Conflict(f"the agreement is {agreement['state']}")
     on = as_shanghai(admitted_at).date()
     hospital = await designated(runtime.extras["rules"], agreement["region_code"], hospital_code, on)
     _usable_at(principal, agreement, hospital)
+    await lifecycle.check_admits(runtime, agreement, on)  # before the row is locked: an expiry commits on its own
     if hospital_level is not None and hospital_level != hospital["level"]:
         raise InvalidInput("the hospital level disagrees with the registry",
                            errors=[field_error("hospital_level", f"the registry says {hospital['level']}")])
@@ -80,6 +80,10 @@ async def admit(runtime: Runtime, principal: Principal, session: AsyncSession, *
     facts = answer.person.model_dump(mode="json")
     if number:
         facts["age"] = 0  # a newborn is its own patient, admitted under its mother's agreement and categories
+    # held to commit: the agreement cannot end (its stay settled, its person blacklisted) under this admission
+    locked = await agreements.get(session, agreement_id, lock="share")
+    if locked is None or locked["state"] != "active":
+        raise lifecycle.ended(locked or agreement)
     stay_id = str(uuid.uuid4())
     row = {"stay_id": stay_id, "agreement_id": agreement_id, "person_ref": agreement["person_ref"],
            "newborn": number, "insurance_region_code": answer.insurance.region_code, "hospital_code": hospital_code,
@@ -137,6 +141,7 @@ async def cancel(runtime: Runtime, principal: Principal, session: AsyncSession, 
         raise Conflict("a part of this stay is settled: reverse its settlements first")
     at = now()
     await stays.cancel(session, stay_id, reason, at)
+    await lifecycle.end_with_stay(runtime, session, row, reason="cancelled", at=at)
     await runtime.outbox.add(session, StayCancelled(
         stay_id=stay_id, person_ref=row["person_ref"], region_code=row["insurance_region_code"],
         hospital_code=row["hospital_code"], cancelled_at=at))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from onestop.ledger.store.tables import payment, settlement
+from onestop.ledger.store.tables import payment, settlement, write_off
 
 
 async def add(session: AsyncSession, row: dict[str, Any]) -> None:
@@ -41,8 +41,11 @@ async def of_stay(session: AsyncSession, stay_id: str) -> list[dict[str, Any]]:
 
 async def balance(session: AsyncSession, stay_id: str) -> tuple[int, int]:
     """(due, paid) in fen: the patient's share of the stay's standing settlements (a reversal's negative self-pay
-    cancels its original's) and the sum of its payment records (refunds and voids signed)."""
-    due = await session.execute(select(func.coalesce(func.sum(settlement.c.self_pay_fen), 0))
+    cancels its original's) less what an operator wrote off, and the sum of its payment records (refunds and voids
+    signed)."""
+    written_off = select(func.coalesce(func.sum(write_off.c.amount_fen), 0)).where(
+        write_off.c.stay_id == stay_id).scalar_subquery()
+    due = await session.execute(select(func.coalesce(func.sum(settlement.c.self_pay_fen), 0) - written_off)
                                 .where(settlement.c.stay_id == stay_id))
     paid = await session.execute(select(func.coalesce(func.sum(payment.c.amount_fen), 0))
                                  .where(payment.c.stay_id == stay_id))
@@ -58,3 +61,7 @@ async def day(session: AsyncSession, hospital_code: str, on: date) -> list[dict[
         .group_by(p.cashier, p.method, p.kind).order_by(p.cashier, p.method, p.kind))
     return [{"cashier": r[0], "method": r[1], "kind": r[2], "count": int(r[3]), "amount_fen": int(r[4])}
             for r in rows]
+
+
+async def write_off_owed(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(insert(write_off).values(**row))

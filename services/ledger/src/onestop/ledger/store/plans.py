@@ -40,3 +40,7 @@ async def instalments(session: AsyncSession, plan_id: str) -> list[Instalment]:
 async def replace(session: AsyncSession, plan_id: str, by: str) -> None:
     await session.execute(update(repayment_plan).where(repayment_plan.c.plan_id == plan_id)
                           .values(state="replaced", replaced_by=by))
+
+
+async def end(session: AsyncSession, plan_id: str, state: str) -> None:
+    await session.execute(update(repayment_plan).where(repayment_plan.c.plan_id == plan_id).values(state=state))

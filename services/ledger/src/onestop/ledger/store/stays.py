@@ -64,3 +64,16 @@ async def reopen(session: AsyncSession, stay_id: str, settled_through: date | No
             return False
         raise
     return True
+
+
+async def others_open_under(session: AsyncSession, agreement_id: str, stay_id: str) -> bool:
+    """Whether another stay under the agreement is still open (a mother's and her newborns' share one agreement)."""
+    return (await session.execute(select(stay.c.stay_id).where(
+        stay.c.agreement_id == agreement_id, stay.c.state == "open", stay.c.stay_id != stay_id).limit(1))
+    ).first() is not None
+
+
+async def admitted_under_at(session: AsyncSession, agreement_id: str, hospital_code: str) -> bool:
+    """Whether the hospital admitted a stay under the agreement (a city-wide agreement used elsewhere)."""
+    return (await session.execute(select(stay.c.stay_id).where(
+        stay.c.agreement_id == agreement_id, stay.c.hospital_code == hospital_code).limit(1))).first() is not None

@@ -42,10 +42,15 @@ agreement = Table(
     Column("scope", String(16), nullable=False),  # hospital | city
     Column("public_only", Boolean, nullable=False),
     Column("signer_relation", String(16), nullable=False),
-    Column("state", String(16), nullable=False, server_default="active"),
+    Column("state", String(16), nullable=False, server_default="active"),  # active | ended
     Column("signed_by", String(200), nullable=False),
     Column("signed_at", DateTime(timezone=True), nullable=False),
     Column("eligibility", JSONB, nullable=False),  # identity's decision at signing, without the masked number
+    Column("ends", String(16), nullable=False, server_default="with_stay"),  # the rule's term at signing: | period
+    Column("ends_on", Date, nullable=True),  # a period agreement's last admitting day (Asia/Shanghai)
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("end_reason", String(16), nullable=True),  # with_stay | cancelled | expired | blacklisted
+    Column("ended_with_stay_id", UUID(as_uuid=False), nullable=True),  # a reversal of its settlement reopens it
     Index("ix_agreement_person_ref", "person_ref"),
 )
 
@@ -54,8 +59,9 @@ document_custody = Table(
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("agreement_id", UUID(as_uuid=False), ForeignKey("agreement.agreement_id"), nullable=False),
     Column("kind", String(32), nullable=False),  # insurance_card | id_copy | poverty_card
-    Column("action", String(16), nullable=False),  # kept (at signing); returned comes with the next slice
-    Column("actor", String(200), nullable=False),
+    Column("action", String(16), nullable=False),  # kept (at signing) | returned
+    Column("actor", String(200), nullable=False),  # the token subject that recorded it
+    Column("returned_to", String(16), nullable=True),  # the receiver's relation (self, spouse …), never a name
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_document_custody_agreement", "agreement_id", "id"),
 )
@@ -271,4 +277,47 @@ instalment = Table(
     Column("due_date", Date, nullable=False),
     Column("amount_fen", BigInteger, nullable=False),
     Index("ix_instalment_due", "due_date"),
+)
+
+repayment_notice = Table(  # what the repayment check told, once each: a reminder per lead day, the overdue per plan
+    "repayment_notice", metadata,
+    Column("plan_id", UUID(as_uuid=False), ForeignKey("repayment_plan.plan_id"), primary_key=True),
+    Column("number", Integer, primary_key=True),  # the instalment; 0 for the plan's overdue notice
+    Column("kind", String(16), primary_key=True),  # reminder-7, reminder-3 … | overdue
+    Column("as_of", Date, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+visit = Table(  # 入户走访 (000 §3.3): the home visit an overdue plan leads to, owned by the ledger
+    "visit", metadata,
+    Column("visit_id", UUID(as_uuid=False), primary_key=True),
+    Column("plan_id", UUID(as_uuid=False), ForeignKey("repayment_plan.plan_id"), nullable=False, unique=True),
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), nullable=False),
+    Column("person_ref", UUID(as_uuid=False), nullable=False),
+    Column("region_code", String(6), nullable=False),  # the person's county (domicile = insurance county)
+    Column("hospital_code", String(32), nullable=False),
+    Column("overdue_fen", BigInteger, nullable=False),
+    Column("due_date", Date, nullable=False),  # the oldest unpaid instalment's
+    Column("state", String(16), nullable=False),  # open | assigned | recorded
+    Column("township", String(100), nullable=True),
+    Column("assigned_by", String(200), nullable=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=True),
+    Column("outcome", String(32), nullable=True),  # unable_to_pay | suspected_malicious_default | will_pay
+    Column("visited_on", Date, nullable=True),
+    Column("note", Text, nullable=True),  # the visitor's words: internal, never in an event
+    Column("recorded_by", String(200), nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("seq", BigInteger, Identity(), nullable=False),
+    Index("ix_visit_region", "region_code", "seq"),
+)
+
+write_off = Table(  # an operator writes off what a patient owes (unable to pay, after the visit), with a reason
+    "write_off", metadata,
+    Column("write_off_id", UUID(as_uuid=False), primary_key=True),
+    Column("stay_id", UUID(as_uuid=False), ForeignKey("stay.stay_id"), nullable=False, index=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("written_off_by", String(200), nullable=False),
+    Column("written_off_at", DateTime(timezone=True), nullable=False),
 )
