@@ -24,6 +24,7 @@ from onestop.common.consumer import StreamConsumer
 from onestop.common.db import Database
 from onestop.common.inbox import Inbox
 from onestop.common.metrics import EVENTS_APPLIED
+from onestop.common.parked import aggregate_of
 from onestop.contracts.events.base import Envelope, stream_name
 
 log = structlog.get_logger("onestop.clearing.postings")
@@ -61,11 +62,16 @@ class PostingWorker(StreamConsumer):
         applied: list[Envelope] = []
         try:
             async with self.db.transaction() as session:
+                held = await self.parked.held_aggregates(session, envelopes)
+                ready = []
                 for msg, envelope in zip(msgs, envelopes, strict=True):
-                    if await self.parked.hold_back(session, envelope, msg.subject):
+                    # only an event whose settlement has a parked one is looked at (and recorded) one by one
+                    if aggregate_of(envelope) in held and await self.parked.hold_back(session, envelope,
+                                                                                      msg.subject):
                         continue
-                    if await self.inbox.claim(session, envelope):
-                        applied.append(envelope)
+                    ready.append(envelope)
+                claimed = await self.inbox.claim_many(session, ready)
+                applied = list({e.id: e for e in ready if e.id in claimed}.values())  # an id twice: applied once
                 await post_settlements(session, applied, await self.group.mine(session))
         except Exception as exc:
             log.info("batch_falls_back", consumer=self.durable, events=len(msgs), error_type=type(exc).__name__)

@@ -13,14 +13,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from onestop.clearing.domain.accounts import LIMITS, AccountKey, Code, Fund
 from onestop.clearing.domain.invariants import Totals
 from onestop.clearing.domain.transfers import Kind, Transfer
-from onestop.clearing.store.tables import account
+
+_OPEN = text("""
+INSERT INTO account (id, hospital_code, payer, region_code, code, debits_must_not_exceed_credits,
+                     credits_must_not_exceed_debits)
+SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:hospital AS text[]), CAST(:payer AS text[]),
+                     CAST(:region AS text[]), CAST(:code AS text[]), CAST(:dmnec AS boolean[]),
+                     CAST(:cmned AS boolean[]))
+ORDER BY 1
+ON CONFLICT (id) DO NOTHING
+""")
 
 
 async def open_and_lock(session: AsyncSession, keys: Iterable[AccountKey]) -> None:
@@ -28,13 +36,14 @@ async def open_and_lock(session: AsyncSession, keys: Iterable[AccountKey]) -> No
     ordered = sorted(set(keys), key=lambda k: k.id)
     if not ordered:
         return
-    await session.execute(insert(account).values([
-        {"id": k.id, "hospital_code": k.hospital_code, "payer": k.fund.payer, "region_code": k.fund.region_code,
-         "code": str(k.code), "debits_must_not_exceed_credits": LIMITS[k.code].debits_must_not_exceed_credits,
-         "credits_must_not_exceed_debits": LIMITS[k.code].credits_must_not_exceed_debits} for k in ordered
-    ]).on_conflict_do_nothing(index_elements=["id"]))
-    await session.execute(select(account.c.id).where(account.c.id.in_([k.id for k in ordered]))
-                          .order_by(account.c.id).with_for_update())
+    await session.execute(_OPEN, {
+        "id": [k.id for k in ordered], "hospital": [k.hospital_code for k in ordered],
+        "payer": [k.fund.payer for k in ordered], "region": [k.fund.region_code for k in ordered],
+        "code": [str(k.code) for k in ordered],
+        "dmnec": [LIMITS[k.code].debits_must_not_exceed_credits for k in ordered],
+        "cmned": [LIMITS[k.code].credits_must_not_exceed_debits for k in ordered]})
+    await session.execute(text("SELECT id FROM account WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
+                          {"ids": [k.id for k in ordered]})
 
 
 _POST = text("""
