@@ -199,6 +199,13 @@ async def test_what_cannot_be_applied_is_parked_and_the_rest_goes_on(settings_fo
 
         await eventually(three_parked, timeout=30)
         await eventually(lambda: _count_is(app, 1))
+        await ledger.publish(reversal_of(bad_fund))  # its original is parked: it waits behind it, in order
+
+        async def waits() -> bool:
+            return [r.state for r in await rows(app, "SELECT state FROM parked_event WHERE aggregate = :a "
+                                                     "ORDER BY id", a=bad_fund.settlement_id)] == ["parked", "waiting"]
+
+        await eventually(waits)
         r = await client.get("/v1/parked-events", headers=bearer("operator"))
         assert r.status_code == 200, r.text
         reasons = sorted(p["reason"] for p in r.json()["items"])
