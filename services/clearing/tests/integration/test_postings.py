@@ -94,6 +94,10 @@ async def test_two_replicas_of_a_group_post_each_leg_once(settings_for, make_dat
         await eventually(lambda: _idle(b))
         assert await count_transfers(a) == 120  # only basic's legs: gap_fill is the catch-all's
         books = await balances(a)
+        metrics = (await client.get("/metrics")).text
+        lag = [line for line in metrics.splitlines()
+               if line.startswith('onestop_clearing_posting_lag_seconds_count{group="basic"}')]
+        assert lag and float(lag[0].split()[-1]) > 0  # settlement commit -> posting commit, observed per event
         assert worker(a).batches_posted + worker(b).batches_posted >= 1  # batches went in one transaction each
         r = await client.get("/v1/invariants", headers=service_bearer())
     assert books[(HOSPITAL, "basic", "advance")] == sum((i + 1) * 1_00 for i in range(120))
