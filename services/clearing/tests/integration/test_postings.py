@@ -23,6 +23,9 @@ from clearing_helpers import (
     worker,
 )
 
+from onestop.clearing.domain.accounts import AccountKey, Code, Fund
+from onestop.clearing.domain.transfers import Kind, Transfer
+from onestop.clearing.store import books as store_books
 from onestop.common import consumer as common_consumer
 from onestop.common.testing import bearer, eventually
 from onestop.contracts.events.base import Envelope
@@ -218,3 +221,26 @@ async def test_what_cannot_be_applied_is_parked_and_the_rest_goes_on(settings_fo
     assert any("never posted" in x for x in reasons)
     assert any("finalized.v9" in x for x in reasons)
     assert all("Basic Fund" not in x for x in reasons)  # the reason is ours, no payload value
+
+
+async def test_a_reversal_of_a_claimed_leg_is_owed_back(settings_for, make_database, own_nats) -> None:  # type: ignore[no-untyped-def]
+    """Point 4, ahead of claims: a leg already in a claim is not taken out of `advance` (it is no longer there)
+    but owed back to the fund, to be netted in the hospital's next claim."""
+    s = finalized({"basic": 300_00, "assistance": 20_00})
+    async with ledger_stream(own_nats) as ledger, clearing(settings_for, make_database("clearing"), own_nats) as (
+            app, client):
+        await ledger.publish(s)
+        await eventually(lambda: _count_is(app, 2))
+        fund = Fund("basic", "150222")
+        claim = Transfer(uuid.uuid4(), AccountKey(HOSPITAL, fund, Code.claimed),
+                         AccountKey(HOSPITAL, fund, Code.advance), 300_00, "claim", Kind.pending,
+                         settlement_id=s.settlement_id)  # as claims will post it
+        async with app.state.runtime.db.transaction() as session:
+            await store_books.post(session, [claim])
+        await ledger.publish(reversal_of(s))
+        await eventually(lambda: _count_is(app, 5))
+        corrections = {t.payer: (t.debit_code, t.credit_code) for t in await transfers(app) if t.code == "reversal"}
+        books = await balances(app)
+        assert (await client.get("/v1/invariants", headers=bearer("operator"))).json()["ok"]
+    assert corrections == {"basic": ("fund_payable", "owed_back"), "assistance": ("fund_payable", "advance")}
+    assert books[(HOSPITAL, "basic", "owed_back")] == -300_00 and books[(HOSPITAL, "assistance", "advance")] == 0

@@ -46,7 +46,7 @@ class PostingWorker(StreamConsumer):
                          durable=group.durable, filter_subject=FILTER,
                          handlers={FINALIZED: self._apply_one, REVERSED: self._apply_one}, batch=batch,
                          park_after=park_after, retry_max_s=retry_max_s)
-        self.batches_posted = 0  # batches that went through in one transaction (tests and /readyz look)
+        self.batches_posted = 0  # batches that went through in one transaction (the tests look)
 
     async def _apply_one(self, session: Any, envelope: Envelope) -> None:
         """The inbox handler of the one-event-at-a-time path (and of an operator's retry of a parked event)."""
