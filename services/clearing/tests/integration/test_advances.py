@@ -55,3 +55,7 @@ async def test_advances_per_hospital_and_fund_within_scope(settings_for, make_da
         rest = await client.get("/v1/advances", params={"limit": 2, "cursor": first.headers["Next-Cursor"]},
                                 headers=bearer("operator"))
         assert rest.json() == everything[2:] and "Next-Cursor" not in rest.headers
+        for bad in ({"cursor": "bm90IG9uZQ"}, {"region_code": "15022"}, {"payer": "Basic"}, {"limit": "0"}):
+            r = await client.get("/v1/advances", params=bad, headers=bearer("operator"))
+            assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", r.text
+            assert r.json()["errors"][0]["field"] in {"cursor", "region_code", "payer", "limit"}, r.json()
