@@ -45,7 +45,8 @@ async def test_the_ledgers_settlement_and_reversal_are_posted_per_fund(  # type:
                                   c=code, s=[first["settlement_id"], *reversal_ids])) == n
 
         reversal_ids: list[str] = []
-        await eventually(lambda: legs("advance", len(funds)), timeout=30)
+        # generous waits: in the whole suite the session's ledger stream holds every ledger test's events first
+        await eventually(lambda: legs("advance", len(funds)), timeout=90)
         advance = {r.payer: int(r.amount) for r in await rows(
             app, "SELECT payer, amount FROM transfer WHERE settlement_id = :s", s=first["settlement_id"])}
         assert advance == funds
@@ -53,7 +54,7 @@ async def test_the_ledgers_settlement_and_reversal_are_posted_per_fund(  # type:
                               headers={**bearer("hospital", hospital_code=H), "Idempotency-Key": str(uuid.uuid4())})
         assert r.status_code == 201, r.text
         reversal_ids.append(r.json()["settlement_id"])
-        await eventually(lambda: legs("reversal", len(funds)), timeout=30)
+        await eventually(lambda: legs("reversal", len(funds)), timeout=90)
         # (other tests' settlements at this hospital may be on the session's stream: compare this one's legs)
         pairs = await rows(app, "SELECT o.payer, o.amount AS advanced, c.amount AS corrected, c.credit_account_id "
                                 "= o.debit_account_id AS back_out_of_advance FROM transfer c JOIN transfer o "
