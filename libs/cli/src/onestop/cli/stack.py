@@ -96,6 +96,9 @@ class Stack:
         """A service's environment: ours, the servers' URLs and its keys (the issuer's private key is
         `onestop token`'s alone: never in a service's environment)."""
         env = {k: v for k, v in os.environ.items() if k != "ONESTOP_ISSUER_KEY"}
+        # clearing here is the catch-all posting worker of every payer, whatever the shell says (a dedicated
+        # group per payer, ONESTOP_PAYER, is a deployment's choice: docker-compose.yml)
+        env.pop("ONESTOP_PAYER", None)
         nats_url = self.nats_url
         pw = password(self.data_dir / "keys", name) if self.nats_auth else None
         if pw is not None:
