@@ -14,25 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import importlib
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from bench import load
-from bench.core import Context, Row, cpu_seconds
+from bench.core import Context, Row, asyncpg_dsn, cpu_seconds, quiet, serve, stop
 from onestop.cli.embedded import free_port
-from onestop.common.migrations import ensure_database
-from onestop.common.settings import ConnectionSettings
-from onestop.common.testing import key_env, mint
+from onestop.common.testing import mint
 from onestop.identity.domain.id_number import check_digit
 
 ROWS = 1_000_000
@@ -70,34 +64,6 @@ def generate(path: Path, n: int) -> None:
                 w.writerow([id_of(i), "李建国", "建档立卡贫困人口", REGION, "2024-01-01", "", "", "农村"])
 
 
-def _database(ctx: Context, service: str) -> str:
-    name = f"bench_{service}_{uuid.uuid4().hex[:8]}"
-    ensure_database(ctx.database_url, name)
-    url = ConnectionSettings(service=service, DATABASE_URL=ctx.database_url, database_name=name).service_database_url()
-    importlib.import_module(f"onestop.{service}.store.migrate").upgrade(url)
-    return name
-
-
-def _serve(ctx: Context, service: str, port: int, workers: int = 1, **env: str) -> tuple[subprocess.Popen[bytes], str]:
-    name = _database(ctx, service)
-    environ = {**os.environ, "DATABASE_URL": ctx.database_url, "NATS_URL": ctx.nats_url,
-               "ONESTOP_DATABASE_NAME": name, "ONESTOP_LOG_LEVEL": "WARNING", **key_env(service), **env}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "onestop.cli.main", "serve", service, "--port", str(port),  # uvloop, httptools
-         "--workers", str(workers)],
-        env=environ, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc, name
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    proc.terminate()
-    raise RuntimeError(f"{service} did not become ready")
-
-
 def _token() -> str:
     # An operator token: identity's per-token rate limit (ONESTOP_RATE_LIMIT_PER_MINUTE) counts only hospital and
     # bureau tokens, so the load measures the service, not the limit (test_read_scopes checks operators pass).
@@ -123,18 +89,11 @@ def _requests(port: int, n: int) -> list[bytes]:
         for k in range(min(n, 20_000))]
 
 
-def _asyncpg_dsn(ctx: Context, db_name: str | None = None) -> str:
-    """asyncpg's DSN for identity's bench database, or without a name for the server's maintenance database."""
-    url = ctx.database_url if db_name is None else ConnectionSettings(
-        service="identity", DATABASE_URL=ctx.database_url, database_name=db_name).service_database_url()
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 async def _drain(ctx: Context, db_name: str, limit_s: float = 900.0) -> float:
     """Wait until the relay has published the import's events (steady state), at most `limit_s`."""
     import asyncpg
 
-    conn = await asyncpg.connect(_asyncpg_dsn(ctx, db_name))
+    conn = await asyncpg.connect(asyncpg_dsn(ctx, "identity", db_name))
     t = time.perf_counter()
     try:
         while time.perf_counter() - t < limit_s:
@@ -146,30 +105,16 @@ async def _drain(ctx: Context, db_name: str, limit_s: float = 900.0) -> float:
     return time.perf_counter() - t
 
 
-async def _quiet(conn: Any, started: float, limit_s: float) -> None:
-    """Wait until no autovacuum worker runs (at most `limit_s` from `started`), then CHECKPOINT."""
-    import asyncpg
-
-    while time.perf_counter() - started < limit_s:
-        if not await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"):
-            break
-        await asyncio.sleep(2)
-    try:
-        await conn.execute("CHECKPOINT")
-    except asyncpg.InsufficientPrivilegeError:
-        pass  # an external server where the bench's role may not checkpoint: measured as it is
-
-
 async def _before_import(ctx: Context, limit_s: float = 300.0) -> float:
     """A quiet server before the import is timed: the benchmarks before it (pgbench, the outbox and rules
     runs) can leave autovacuum work and dirty pages that would run beside the import. (Identity's CPU a row
     still varies 69-96 µs between runs with this step, with the machine's phase.)"""
     import asyncpg
 
-    conn = await asyncpg.connect(_asyncpg_dsn(ctx))
+    conn = await asyncpg.connect(asyncpg_dsn(ctx, "identity"))
     t = time.perf_counter()
     try:
-        await _quiet(conn, t, limit_s)
+        await quiet(conn, t, limit_s)
     finally:
         await conn.close()
     return time.perf_counter() - t
@@ -182,11 +127,11 @@ async def _settle(ctx: Context, db_name: str, limit_s: float = 600.0) -> float:
     measurement and stalls every audited read's commit behind it."""
     import asyncpg
 
-    conn = await asyncpg.connect(_asyncpg_dsn(ctx, db_name))
+    conn = await asyncpg.connect(asyncpg_dsn(ctx, "identity", db_name))
     t = time.perf_counter()
     try:
         await conn.execute("VACUUM ANALYZE")
-        await _quiet(conn, t, limit_s)
+        await quiet(conn, t, limit_s)
     finally:
         await conn.close()
     return time.perf_counter() - t
@@ -197,8 +142,8 @@ def run(ctx: Context) -> None:
     rules_port, identity_port = free_port(), free_port()
     path = ctx.base / "identity-register.csv"
     generate(path, n)
-    rules, _ = _serve(ctx, "rules", rules_port)
-    identity, db_name = _serve(ctx, "identity", identity_port, workers=WORKERS,
+    rules, _ = serve(ctx, "rules", rules_port)
+    identity, db_name = serve(ctx, "identity", identity_port, workers=WORKERS,
                                ONESTOP_RULES_URL=f"http://127.0.0.1:{rules_port}")
     try:
         quieted = asyncio.run(_before_import(ctx))
@@ -241,9 +186,4 @@ def run(ctx: Context) -> None:
                     f"{' (worst ' + worst + ')' if bad else ''}{stalled}; load generator on the same machine "
                     "(bench/load.py)"))
     finally:
-        for proc in (identity, rules):  # our own subprocesses only
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(identity, rules)

@@ -43,9 +43,11 @@ def quiet_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def post_request(port: int, path: str, token: str, body: bytes) -> bytes:
-    """A whole HTTP/1.1 POST of a JSON body with a bearer token, ready to write to a keep-alive connection."""
-    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+def post_request(port: int, path: str, token: str, body: bytes, headers: dict[str, str] | None = None) -> bytes:
+    """A whole HTTP/1.1 POST of a JSON body with a bearer token (and `headers`, an Idempotency-Key say), ready to
+    write to a keep-alive connection."""
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n{extra}"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
 
 
@@ -75,11 +77,12 @@ class Conn:
 
 async def paced(port: int, requests: Sequence[bytes], rate: float, seconds: float, *,
                 pool_size: int = 32, warm_up: int = 200,
-                schedule: list[float] | None = None) -> tuple[list[float], int]:
+                schedule: list[float] | None = None, ok: int = 200) -> tuple[list[float], int]:
     """Open loop: request i is sent at start + i/rate (cycling through `requests`) and its latency runs from
     that scheduled time, so a slow answer delays nothing it should not (no coordinated omission).
-    Returns the latencies in seconds and the number of answers that were not 200; `schedule`, if given,
-    receives each latency's scheduled send time (seconds from the start) in the same order."""
+    Returns the latencies in seconds and the number of answers that were not `ok`; `schedule`, if given,
+    receives each latency's scheduled send time (seconds from the start) in the same order. With `warm_up` 0
+    and `rate * seconds` requests, each request is sent exactly once (writes that must not be replayed)."""
     conns = [await Conn.open(port) for _ in range(pool_size)]
     clock = time.perf_counter  # never the loop's clock: uvloop's counts whole milliseconds
     latencies: list[float] = []
@@ -105,7 +108,7 @@ async def paced(port: int, requests: Sequence[bytes], rate: float, seconds: floa
             latencies.append(clock() - at)
             if schedule is not None:
                 schedule.append(at - start)
-            errors += status != 200
+            errors += status != ok
 
     try:
         for k in range(warm_up):  # connections and the server warm
@@ -146,6 +149,38 @@ async def saturated(port: int, requests: Sequence[bytes], clients: int, seconds:
         with quiet_gc():
             await asyncio.gather(*(client(k, time.perf_counter() + seconds, True) for k in range(clients)))
     return latencies, errors
+
+
+async def once(port: int, requests: Sequence[bytes], clients: int, seconds: float, *,
+               ok: int = 200) -> tuple[list[float], int, float]:
+    """Closed loop over requests that must each be sent once (settlements, fee-line batches: a second send is a
+    replay): `clients` connections take the next unsent request as soon as their last is answered, until all
+    are sent or `seconds` have passed. Returns the latencies in seconds, the answers not `ok`, the elapsed time."""
+    latencies: list[float] = []
+    errors = 0
+    cursor = iter(requests)
+    clock = time.perf_counter
+
+    async def client(until: float) -> None:
+        nonlocal errors
+        conn = await Conn.open(port)
+        try:
+            for request in cursor:  # one iterator shared by every client: each request is taken once
+                t = clock()
+                status = await conn.send(request)
+                latencies.append(clock() - t)
+                errors += status != ok
+                if clock() >= until:
+                    break
+        finally:
+            conn.close()
+
+    async with asyncio.timeout(seconds + 60):
+        with quiet_gc():
+            start = clock()
+            await asyncio.gather(*(client(start + seconds) for _ in range(clients)))
+            elapsed = clock() - start
+    return latencies, errors, elapsed
 
 
 def windows(schedule: Sequence[float], latencies: Sequence[float], width: float = 0.25) -> list[tuple[float, float]]:

@@ -8,7 +8,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 revision = "0006"
-down_revision = "0004"  # "0005" (agreements) once it is on main
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -85,8 +85,13 @@ async def test_sign_then_admit_without_deposit_snapshots_the_person(ledger, ledg
     r = await client.post(f"/v1/stays/{stay['stay_id']}/cancel", json={"reason": "again"},
                           headers=hospital(SHANZHOU_HOSPITAL))
     assert r.status_code == 409
-    # cancelled: the person may be admitted again
+    # cancelled: Henan's agreement ends with its stay (001 三(一), with_stay), so it admits no more; the person
+    # may be admitted again under a new one
     r = await client.post("/v1/stays", json=stay_body(signed["agreement_id"], SHANZHOU_HOSPITAL),
+                          headers=hospital(SHANZHOU_HOSPITAL))
+    assert r.status_code == 409 and r.json()["end_reason"] == "cancelled", r.text
+    r = await client.post("/v1/agreements", json=body, headers=hospital(SHANZHOU_HOSPITAL))
+    r = await client.post("/v1/stays", json=stay_body(r.json()["agreement_id"], SHANZHOU_HOSPITAL),
                           headers=hospital(SHANZHOU_HOSPITAL))
     assert r.status_code == 201, r.text
 

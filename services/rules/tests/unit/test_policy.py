@@ -220,3 +220,22 @@ def test_quote_request_rejects_unknown_enums(mk):
 def test_empty_bill(registry, mk):
     q = compute_quote(registry.resolve("150222", date(2024, 1, 1)), mk(categories=["registered_poor"]))
     assert q.total == 0 and q.self_pay == 0 and str(q.effective_ratio) == "0.0000"
+
+
+def test_agreement_terms(registry):
+    # 000/001 sign per admission, 002/003 are silent (with_stay chosen); 启东 004 signs once (365 days illustrative)
+    for region in ("653200", "410000", "411203", "140224", "150222"):
+        rule = registry.treat_first(region, date(2024, 1, 1))
+        assert (rule.agreement_ends, rule.agreement_period_days) == ("with_stay", None), region
+    qidong = registry.treat_first("320681", date(2024, 1, 1))
+    assert (qidong.agreement_ends, qidong.agreement_period_days) == ("period", 365)
+
+
+def test_agreement_period_without_days_is_refused():
+    tf = ('treat_first:\n  seed: "test"\n  agreement_ends: period\n'
+          '  groups:\n    - {id: all, name_zh: 所有人, seed: "test"}\n')
+    errs = errors_of(MINI.replace("RATIO", "0.80") + tf)
+    assert errs and all(p.startswith("treat_first") for _, p, _ in errs), errs
+    assert any("agreement_period_days" in r for _, _, r in errs), errs
+    days = tf.replace("period\n", "period\n  agreement_period_days: 30\n")
+    assert errors_of(MINI.replace("RATIO", "0.80") + days) == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from onestop.contracts.enums import Category, Household, Insurance
 
@@ -49,8 +49,20 @@ class TreatFirstRule(BaseModel):
     agreement_scope: Scope = Field(
         "hospital", description="one agreement is valid at every (public) hospital of this scope"
     )
+    agreement_ends: Literal["with_stay", "period"] = Field(
+        "with_stay", description="when an agreement ends: with the stay it was signed for (its final settlement or "
+                                 "cancellation), or `agreement_period_days` after signing (启东 004: 只需一次签约)")
+    agreement_period_days: int | None = Field(
+        None, ge=1, le=3660, description="with `period`: the days an agreement admits, the signing day the first")
     blacklist_scope: Scope = Field("county", description="where a blacklisted person loses treat-first")
     blacklist_blocks_direct_settlement: bool = Field(
         False, description="a blacklisted person also loses direct insurance settlement (004 二(四))"
     )
     seed: str
+
+    @model_validator(mode="after")
+    def _period_has_days(self) -> TreatFirstRule:
+        # a period without its length (or a length on a with-stay rule) is a policy author's slip, refused at load
+        if (self.agreement_ends == "period") != (self.agreement_period_days is not None):
+            raise ValueError("agreement_period_days is given exactly when agreement_ends is period")
+        return self

@@ -5,12 +5,14 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
+from onestop.common import parked_api
 from onestop.common.consumer import StreamConsumer, start_consumers
 from onestop.common.inbox import Inbox
 from onestop.common.service_app import Runtime, build_app
 from onestop.contracts.events.base import stream_name
 from onestop.ledger.api import (
     agreements,
+    audit,
     documents,
     fees,
     payments,
@@ -22,7 +24,7 @@ from onestop.ledger.api import (
 )
 from onestop.ledger.clients import IdentityClient, RulesClient
 from onestop.ledger.domain.sealing import Sealer
-from onestop.ledger.events import cost_alerts
+from onestop.ledger.events import cost_alerts, credit
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.receivables.checks import Scheduler
 from onestop.ledger.settings import Settings
@@ -56,6 +58,9 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
             StreamConsumer(runtime.db, Inbox(metadata, "ledger"), runtime.js, stream=stream_name("ledger"),
                            durable=cost_alerts.DURABLE, filter_subject=cost_alerts.FILTER,
                            handlers={cost_alerts.TYPE: cost_alerts.make_handler(alerts)}, **limits),
+            StreamConsumer(runtime.db, Inbox(metadata, credit.DURABLE), runtime.js, stream=stream_name("identity"),
+                           durable=credit.DURABLE, filter_subject=credit.FILTER,
+                           handlers={credit.TYPE: credit.make_handler(runtime)}, **limits),
         ])
 
     async def stop(runtime: Runtime) -> None:
@@ -68,7 +73,8 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
         description="Treat-first agreements, stays, fee lines, statements, notices, settlements, repayment.",
         metadata=metadata,
         routers=[agreements.router, stays.router, fees.router, settlements.router, statements.router,
-                 payments.router, plans.router, repayment.router, documents.router],
+                 payments.router, plans.router, repayment.router, audit.router, documents.router,
+                 parked_api.router],  # its consumers park what they cannot apply: operators see and retry it
         on_start=start,
         on_stop=stop,
     )

@@ -52,6 +52,11 @@ def register(app: typer.Typer) -> None:
             help="trust X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS (behind a reverse proxy)")] = False,
         access_log: Annotated[bool, typer.Option(
             help="a JSON line per request (query values and non-ASCII path segments redacted)")] = False,
+        worker_healthcheck_s: Annotated[int, typer.Option(
+            envvar="ONESTOP_WORKER_HEALTHCHECK_S",
+            help="with --workers: how long a worker may take to answer the supervisor's ping before it is "
+                 "killed and restarted (uvicorn's default, 5 s, killed workers still starting on a busy machine)")
+        ] = 30,
     ) -> None:
         """Run one service after checking that its database, NATS and port are there."""
         console = Console(stderr=True)
@@ -84,4 +89,4 @@ def register(app: typer.Typer) -> None:
         # the trusted proxies parsed IP addresses on every request.
         uvicorn.run(f"onestop.{service}.app:create_app", factory=True, host=host, port=port, workers=workers,
                     access_log=access_log, log_config=uvicorn_log_config(level, service), log_level=None,
-                    proxy_headers=proxy_headers)
+                    proxy_headers=proxy_headers, timeout_worker_healthcheck=worker_healthcheck_s)

@@ -31,12 +31,23 @@ from onestop.contracts.enums import Role
 from onestop.contracts.events.ledger import FundAmount, SettlementFinalized, SettlementReversed
 from onestop.contracts.money import format_fen, parse_yuan
 from onestop.contracts.quote import AccumulatorDelta, Accumulators, apply_delta, negate
+from onestop.ledger.agreements import lifecycle
 from onestop.ledger.domain import bill
 from onestop.ledger.domain.payments import Balance
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.settlements.shape import shape
 from onestop.ledger.stays.service import ask_identity, check_scope, get_row
-from onestop.ledger.store import accumulators, agreements, fees, payments, settlements, statements, stays
+from onestop.ledger.store import (
+    accumulators,
+    agreements,
+    fees,
+    payments,
+    plans,
+    settlement_lists,
+    settlements,
+    statements,
+    stays,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,7 @@ class _Draft:
     part: bill.Part
     lines: list[bill.Line]
     year: int
+    acc_state: dict[str, Any]
     acc_version: int
     request: dict[str, Any]
     quote: dict[str, Any]
@@ -138,7 +150,7 @@ async def settle(runtime: Runtime, principal: Principal, stay_id: str, d: Discha
         request = part_request(stay, part, lines, state, d)
         # identity and rules are asked at once: neither answer depends on the other, and no lock is held yet
         recheck, quote = await asyncio.gather(_recheck(runtime, stay, agreement, d.through), quotes.quote(request))
-        draft = _Draft(stay, part, lines, year, version, request, quote)
+        draft = _Draft(stay, part, lines, year, state, version, request, quote)
 
         async def work(session: AsyncSession) -> tuple[int, dict[str, Any]]:
             return await _commit(runtime, principal, session, draft, d, recheck)
@@ -149,25 +161,16 @@ async def settle(runtime: Runtime, principal: Principal, stay_id: str, d: Discha
 async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession, draft: _Draft, d: Discharge,
                   recheck: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     stay_id = draft.stay["stay_id"]
-    stay = await get_row(session, stay_id, for_update=True)
-    if stay["state"] != "open":
-        raise Conflict(f"the stay is {stay['state']}", stay_state=stay["state"])
-    state, version = await accumulators.lock(session, stay["person_ref"], stay["newborn"], draft.year)
-    lines, quote = draft.lines, draft.quote
-    if stay["lines_version"] != draft.stay["lines_version"] or version != draft.acc_version:
-        # the bill or the person's year moved while rules quoted: read both again and quote again, under the locks
-        parts = await settlements.standing_parts(session, stay_id)
-        if len(parts) + 1 != draft.part.index:
-            raise Conflict("another settlement of this stay committed meanwhile")
-        lines = bill.part_lines(await fees.live(session, stay_id), None if d.final else d.through)
-        if not bill.net(lines):
-            raise InvalidInput("nothing to settle: the stay (part) has no fee lines",
-                               errors=[field_error("lines", "no unsettled fee line")])
-        quotes: QuoteClient = runtime.extras["quotes"]
-        quote = await quotes.quote(part_request(stay, draft.part, lines, state, d))
-    delta = AccumulatorDelta.model_validate(quote["delta"])
-    new_state = apply_delta(Accumulators.model_validate(state), delta).model_dump(mode="json")
-    await accumulators.write(session, stay["person_ref"], stay["newborn"], draft.year, new_state, version + 1)
+    # The common case in two statements: the stay closed (its lock taken) and the accumulators written, each only
+    # if unchanged since the quote. Either moved: the locking path below, which reads again and quotes again.
+    stay, lines, quote = draft.stay, draft.lines, draft.quote
+    closed = await stays.close_if_unchanged(
+        session, stay_id, lines_version=stay["lines_version"], settled_through=stay["settled_through"],
+        through=d.through, discharged_at=d.at, discharge_way=d.discharge_way)
+    state, version = draft.acc_state, draft.acc_version
+    if not (closed and await accumulators.write_if_unmoved(
+            session, stay["person_ref"], stay["newborn"], draft.year, _applied(state, quote), version)):
+        stay, lines, quote, version = await _locked(runtime, session, draft, d, closed)
     settlement_id = str(uuid.uuid4())
     at = now()
     row = _row(stay, draft.part, draft.year, d, quote, recheck, settlement_id, principal, at)
@@ -177,10 +180,46 @@ async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession,
     funds = fund_rows(quote)
     await settlements.add(session, row, funds)
     await fees.take(session, stay_id, [x.line_id for x in lines], settlement_id)
-    await stays.close(session, stay_id, through=d.through, discharged_at=d.at, discharge_way=d.discharge_way)
+    await settlement_lists.record_lines(session, settlement_id)
+    if d.final:
+        await lifecycle.end_with_stay(runtime, session, stay, reason="with_stay", at=at)
     await runtime.outbox.add(session, SettlementFinalized(**_facts(stay, row, funds)))  # type: ignore[arg-type]
     notice = await statements.latest_notice(session, stay_id, at_or_before=at) if d.final else None
     return 201, shape(row, funds, notice)
+
+
+def _applied(state: dict[str, Any], quote: dict[str, Any]) -> dict[str, Any]:
+    delta = AccumulatorDelta.model_validate(quote["delta"])
+    return apply_delta(Accumulators.model_validate(state), delta).model_dump(mode="json")
+
+
+async def _locked(runtime: Runtime, session: AsyncSession, draft: _Draft, d: Discharge, closed: bool) -> tuple[
+        dict[str, Any], list[bill.Line], dict[str, Any], int]:
+    """The bill (unless `closed`: then unchanged and locked) or the person's year moved while rules quoted: lock
+    both, read again what moved and quote again under the locks; apply the delta and close the stay."""
+    stay_id = draft.stay["stay_id"]
+    stay, lines, quote = draft.stay, draft.lines, draft.quote
+    if not closed:
+        stay = await get_row(session, stay_id, for_update=True)
+        if stay["state"] != "open":
+            raise Conflict(f"the stay is {stay['state']}", stay_state=stay["state"])
+    state, version = await accumulators.lock(session, stay["person_ref"], stay["newborn"], draft.year)
+    if not closed or version != draft.acc_version:
+        if not closed:
+            parts = await settlements.standing_parts(session, stay_id)
+            if len(parts) + 1 != draft.part.index:
+                raise Conflict("another settlement of this stay committed meanwhile")
+            lines = bill.part_lines(await fees.live(session, stay_id), None if d.final else d.through)
+            if not bill.net(lines):
+                raise InvalidInput("nothing to settle: the stay (part) has no fee lines",
+                                   errors=[field_error("lines", "no unsettled fee line")])
+        quotes: QuoteClient = runtime.extras["quotes"]
+        quote = await quotes.quote(part_request(stay, draft.part, lines, state, d))
+    await accumulators.write(session, stay["person_ref"], stay["newborn"], draft.year, _applied(state, quote),
+                             version + 1)
+    if not closed:
+        await stays.close(session, stay_id, through=d.through, discharged_at=d.at, discharge_way=d.discharge_way)
+    return stay, lines, quote, version
 
 
 def _row(stay: dict[str, Any], part: bill.Part, year: int, d: Discharge, quote: dict[str, Any],
@@ -277,11 +316,16 @@ async def reverse(runtime: Runtime, principal: Principal, session: AsyncSession,
     await settlements.add(session, row, funds)
     await settlements.mark_reversed(session, settlement_id, reversal_id)
     await fees.give_back(session, settlement_id)
+    plan = await plans.active(session, stay["stay_id"])
+    if plan is not None:  # the plan was for the reversed share: the re-settlement's share gets a plan of its own
+        await plans.end(session, plan["plan_id"], "cancelled")
     earlier = await settlements.standing_parts(session, stay["stay_id"])
     if not await stays.reopen(session, stay["stay_id"], max((p["through"] for p in earlier), default=None)):
         open_id = await stays.open_stay_of(session, stay["person_ref"], stay["newborn"], stay["hospital_code"])
         raise Conflict("the person has another open stay at this hospital: the stay cannot be reopened",
                        open_stay_id=open_id)
+    if original["final"]:
+        await lifecycle.reopen_with_stay(runtime, session, stay, at)
     await runtime.outbox.add(session, SettlementReversed(
         **_facts(stay, row, funds), reverses_settlement_id=settlement_id))  # type: ignore[arg-type]
     return 201, shape(row, funds)
