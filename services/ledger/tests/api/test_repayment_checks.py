@@ -151,7 +151,9 @@ async def test_a_suspected_malicious_default_leaves_the_case_for_an_operator(led
 
 
 async def test_the_scheduler_runs_the_check_once_a_day_from_its_hour(ledger, ledger_identity):
+    """The daily job with a fake clock drives a plan from due to reminded to overdue, and identity opens the case."""
     app, client = ledger
+    identity_app, _ = ledger_identity
     stay_id, owed = await settled_owing(ledger, ledger_identity)
     d1 = today() + timedelta(days=20)
     plan_id = (await sign(client, stay_id, plan((d1, owed)))).json()["plan_id"]
@@ -165,6 +167,15 @@ async def test_the_scheduler_runs_the_check_once_a_day_from_its_hour(ledger, led
     assert await scheduler.tick() is None  # once a day
     reminders = of_type(await outbox(app, plan_id), "ledger.repayment.reminder_due.v1")
     assert [x["days_before"] for x in reminders] == [3]
+    # the clock runs on past the due date and the grace: the next day's run tells the overdue, identity opens a case
+    clock_at[0] += timedelta(days=3 + 31)
+    assert (await scheduler.tick()) is not None
+    assert len(of_type(await outbox(app, plan_id), "ledger.repayment.overdue.v1")) == 1
+
+    async def opened() -> bool:
+        return (await case_state(identity_app, plan_id))[0] == "suspected"
+
+    await eventually(opened)
     _ = client
 
 

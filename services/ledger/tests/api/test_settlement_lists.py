@@ -14,6 +14,7 @@ from test_settlement import H, admitted, line, post, settle
 from onestop.common.testing import bearer, session_keys
 from onestop.common.tokens import ServiceTokenMinter
 from onestop.contracts.money import parse_yuan
+from onestop.contracts.settlement_list import SettlementPage
 
 MARCH = {"hospital_code": H, "period": "2026-03"}
 NHSA_MONEY = ("medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "inscp_scp_amt",
@@ -36,6 +37,7 @@ async def walk(client: Any, headers: dict[str, str], params: dict[str, Any], lim
                                                                                      else {})}, headers=headers)
         assert r.status_code == 200, r.text
         body = r.json()
+        SettlementPage.model_validate(body)  # the contract clearing parses the list with
         assert totals is None or body["totals"] == totals
         totals = body["totals"]
         items += body["items"]
@@ -107,7 +109,9 @@ async def test_filters_totals_cursor_and_a_reversal_negative(ledger, ledger_iden
 
     for params, field in [({"period": "2026-13"}, "period"), ({"period": "202603"}, "period"),
                           ({"cursor": "not-a-cursor"}, "cursor"), ({"limit": 0}, "limit"),
-                          ({"region_code": "41"}, "region_code"), ({"payer": "Basic!"}, "payer")]:
+                          ({"region_code": "41"}, "region_code"), ({"payer": "Basic!"}, "payer"),
+                          ({"hospital_code": "H\x00"}, "hospital_code"), ({"cursor": "WyJ4Il0"}, "cursor"),
+                          ({"cursor": "WzkyMjMzNzIwMzY4NTQ3NzU4MDhd"}, "cursor")]:  # ["x"]; 2**63
         r = await client.get("/v1/settlements", params=params, headers=op)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, (params, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")

@@ -10,6 +10,7 @@ from typing import Any
 from ledger_api_helpers import HENAN, QIDONG, agreement_body, fresh_id, hospital, register, stay_body
 from test_settlement import H
 
+from onestop.common.pagination import encode_cursor
 from onestop.common.testing import bearer
 
 DAYS = ("2026-05-01", "2026-05-02", "2026-05-03")
@@ -82,7 +83,10 @@ async def test_list_filters_cursor_scopes_and_audit(ledger, ledger_identity) -> 
     for params, field in [({"state": "closed"}, "state"), ({"admitted_from": "2026-13-01"}, "admitted_from"),
                           ({"cursor": "bad"}, "cursor"), ({"region_code": "4100"}, "region_code"),
                           ({"admitted_from": "2026-05-03", "admitted_to": "2026-05-01"}, "admitted_to"),
-                          ({"limit": 501}, "limit")]:
+                          ({"limit": 501}, "limit"), ({"hospital_code": "H\x00"}, "hospital_code"),
+                          ({"cursor": encode_cursor(("2026-05-01T00:00:00+00:00", "not-a-uuid"))}, "cursor"),
+                          ({"cursor": encode_cursor(("yesterday", str(uuid.uuid4())))}, "cursor"),
+                          ({"cursor": encode_cursor((1, 2))}, "cursor")]:
         r = await client.get("/v1/stays", params=params, headers=op)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, (params, r.text)
 

@@ -19,7 +19,7 @@ from onestop.common.clock import now
 from onestop.common.errors import Conflict, InvalidInput, field_error
 from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Role
-from onestop.contracts.events.ledger import DocumentsReturned
+from onestop.contracts.events.ledger_agreements import DocumentsReturned
 from onestop.ledger.agreements.service import check_scope, get_row, read
 from onestop.ledger.store import agreements
 

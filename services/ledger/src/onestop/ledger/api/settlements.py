@@ -14,6 +14,7 @@ from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.common.openapi import problem_responses
 from onestop.common.pagination import PageDep
 from onestop.contracts.enums import DischargeWay
+from onestop.contracts.settlement_list import SettlementPage
 from onestop.ledger.api.deps import RuntimeDep
 from onestop.ledger.settlements import lists, reads, service
 from onestop.ledger.settlements.scope import Asked
@@ -113,7 +114,7 @@ _PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
                         "counties. A hospital token lists its own hospital's, a bureau its region's, a payer token "
                         "its fund's in its region, an operator or clearing's service token all; asking outside the "
                         "scope is a 403. Bad parameters: 422 naming them.",
-            responses=problem_responses(403, 422))
+            response_model=SettlementPage, responses=problem_responses(403, 422))
 async def list_settlements(
         runtime: RuntimeDep, principal: CurrentPrincipal, page: PageDep,
         hospital_code: Annotated[str | None, Query(min_length=1, max_length=32)] = None,

@@ -1,6 +1,7 @@
 """GET /v1/stays: a hospital lists its own stays, a bureau its region's (insured or treated there, as it reads
 one), an operator all; by admission time, with a keyset cursor (admitted_at, stay_id) that stays valid while
-stays are added. One access-audit row per request, naming the filter."""
+stays are added: no stay is listed twice or skipped, and one admitted meanwhile appears if it sorts after the
+cursor. One access-audit row per request, naming the filter."""
 
 from __future__ import annotations
 

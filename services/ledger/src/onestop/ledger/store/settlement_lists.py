@@ -85,11 +85,12 @@ async def payers_of(session: AsyncSession, settlement_id: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-async def record_lines(session: AsyncSession, settlement_id: str) -> None:
+async def record_lines(session: AsyncSession, settlement_id: str, stay_id: str) -> None:
     """Which lines a settlement took (fee_line.settlement_id, just set), kept after a reversal gives them back
-    (GET /v1/settlements/{id}/lines): one INSERT … SELECT, however many lines."""
+    (GET /v1/settlements/{id}/lines): one INSERT … SELECT, however many lines, within the stay's own lines
+    (the primary key's prefix: no scan of the whole fee_line table)."""
     taken = select(fee_line.c.settlement_id, fee_line.c.stay_id, fee_line.c.line_id).where(
-        fee_line.c.settlement_id == settlement_id)
+        fee_line.c.stay_id == stay_id, fee_line.c.settlement_id == settlement_id)
     await session.execute(insert(settlement_line).from_select(["settlement_id", "stay_id", "line_id"], taken))
 
 
