@@ -139,6 +139,11 @@ async def test_the_name_is_read_from_identity_with_the_ledger_service_token_and_
         rows = (await s.execute(text("SELECT subject, role, endpoint FROM access_audit WHERE person_id = :p AND "
                                      "endpoint LIKE '%/name'"), {"p": stay["person_ref"]})).all()
     assert [tuple(x) for x in rows] == [("service:ledger", "service", "GET /v1/persons/{person_id}/name")]
+    async with app.state.runtime.db.transaction() as s:  # the ledger's own access audit has the read
+        rows = (await s.execute(text("SELECT subject, endpoint, detail FROM access_audit WHERE stay_id = :s AND "
+                                     "endpoint LIKE '%/documents/%'"), {"s": stay["stay_id"]})).all()
+    assert [tuple(x) for x in rows] == [(f"hospital:{H}", "GET /v1/stays/{stay_id}/documents/{kind}",
+                                         "discharge-notice")]
     async with app.state.runtime.db.transaction() as s:  # the ledger stores no name
         for table in ("stay", "agreement", "discharge_notice"):
             dumped = (await s.execute(text(f"SELECT to_jsonb(t)::text FROM {table} t"))).scalars().all()

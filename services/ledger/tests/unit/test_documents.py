@@ -146,3 +146,13 @@ def test_accept_picks_html_or_pdf(accept: str | None, media: str) -> None:
 def test_accept_of_nothing_we_serve_is_a_406(accept: str) -> None:
     with pytest.raises(NotAcceptable):
         negotiate(accept)
+
+
+def test_the_custody_list_says_when_each_card_went_back() -> None:
+    history = [{"kind": "insurance_card", "action": "kept", "at": "2026-03-10T09:00:00+08:00"},
+               {"kind": "id_copy", "action": "kept", "at": "2026-03-10T09:00:00+08:00"},
+               {"kind": "insurance_card", "action": "returned", "at": "2026-03-20T11:00:00+08:00"}]
+    doc = C.agreement(S.frame(), {**S.AGREEMENT, "custody": history, "documents": ["id_copy"]})
+    [table] = [b for b in doc.blocks if isinstance(b, Table)]
+    assert table.rows == (("社会保障卡（医保卡、参保证）", "1", "已于2026年3月20日归还"),
+                          ("有效居民身份证复印件", "1", "结清费用后归还"))

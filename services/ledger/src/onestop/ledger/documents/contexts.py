@@ -85,9 +85,8 @@ def _doc(f: Frame, kind: str, title: str, blocks: Sequence[Block], *, number: st
 
 def agreement(f: Frame, a: Mapping[str, Any]) -> Document:
     """《"先诊疗、后付费"协议书》一式两份 (000 §2.3), with the cards kept (000 §2.2, 001 三(一))."""
-    held = a.get("documents") or []
-    custody = Table((Column("收存的证件资料", 4), Column("份数", 1, "C"), Column("归还时间", 2, "C")),
-                    tuple((CUSTODY.get(d, d), "1", "结清费用后归还") for d in held),
+    custody = Table((Column("收存的证件资料", 4), Column("份数", 1, "C"), Column("归还", 3, "C")),
+                    tuple((CUSTODY.get(k, k), "1", returned) for k, returned in _custody(a)),
                     caption="医院收存的患者证件资料（专柜妥善收存）", empty="（未收存证件资料）")
     clauses = (
         "一、患者符合县域内住院“先诊疗、后付费”条件，患者及家属或签订协议人无需交纳住院押金，直接办理住院手续。",
@@ -111,6 +110,20 @@ def agreement(f: Frame, a: Mapping[str, Any]) -> Document:
     return _doc(f, "agreement", "“先诊疗、后付费”协议书", blocks, number=a["agreement_id"],
                 seed="000 §2.2–2.3, 001 三(一)", extra=[("签订日期", zh_date(a["signed_at"])), ("适用范围", scope)],
                 copies=("第一联　患者留存", "第二联　医院留存"))
+
+
+def _custody(a: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Each card kept at signing, and when it went back (the custody history), or when it will."""
+    history = a.get("custody")
+    if history is None:  # a read without the history: what is held now
+        return [(k, "结清费用后归还") for k in a.get("documents") or []]
+    out: dict[str, str] = {}
+    for h in history:
+        if h["action"] == "kept":
+            out[h["kind"]] = "结清费用后归还"
+        elif h["kind"] in out:
+            out[h["kind"]] = f"已于{zh_date(h['at'])}归还"
+    return list(out.items())
 
 
 def _lines_table(statement: Mapping[str, Any]) -> Table:

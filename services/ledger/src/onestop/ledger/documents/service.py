@@ -34,6 +34,7 @@ from onestop.ledger.store import statements
 
 KINDS = ("agreement", "daily-statement", "discharge-notice", "settlement", "repayment-plan")
 HTML, PDF = "text/html", "application/pdf"
+ENDPOINT = "GET /v1/stays/{stay_id}/documents/{kind}"
 
 
 def check_kind(kind: str) -> None:
@@ -47,7 +48,9 @@ async def document(runtime: Runtime, principal: Principal, stay_id: str, kind: s
     require_role(principal, Role.hospital, Role.bureau, Role.operator)
     check_kind(kind)
     async with runtime.db.transaction() as session:
-        stay = await stays.read(session, principal, stay_id)  # scope first: a 404 says nothing of others
+        # scope first (a 404 says nothing of others), and this read in the access audit; the reads below that
+        # audit themselves (settlements, plan, daily statement) add their own rows
+        stay = stays.shape(await stays.audited_read(session, principal, stay_id, ENDPOINT, detail=kind))
         data: Any = None
         if kind == "agreement":
             data = await agreements.read(session, stay["agreement_id"])
