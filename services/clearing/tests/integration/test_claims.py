@@ -176,3 +176,41 @@ async def test_withdrawal_supplementary_claim_reversal_after_payment_and_prepaym
         assert await api.invariants_ok()
         books = await rows(app, "SELECT code, debits_posted - credits_posted AS net FROM account WHERE payer = 'basic'")
         assert {r.code: r.net for r in books if r.net} == {}  # every account of the fund is settled to zero
+
+
+async def test_automatic_claims_on_the_calendar_and_the_joint_review(settings_for, make_database, own_nats) -> None:  # type: ignore[no-untyped-def]
+    a = finalized({"basic": 600_00, "critical_illness": 100_00})
+    async with ledger_stream(own_nats) as ledger, clearing(settings_for, make_database("clearing"), own_nats) as (
+            app, client):
+        await ledger.publish(a)
+        await _posted(app, 2)
+        api = Api(client)
+        early = await api.post("/v1/claim-runs", {"as_of": "2026-04-09"}, "operator")
+        assert early.status_code == 201 and early.json() == {"setlym": "202603", "due": False, "created": [],
+                                                             "skipped": []}
+        assert (await api.post("/v1/claim-runs", {"as_of": "2026-04-10"}, "hospital", **HOSPITAL_TOKEN)) \
+            .status_code == 403
+        due = await api.post("/v1/claim-runs", {"as_of": "2026-04-10"}, "operator")
+        assert due.status_code == 201 and len(due.json()["created"]) == 2, due.text
+        again = await api.post("/v1/claim-runs", {"as_of": "2026-04-11"}, "operator")
+        assert again.json()["created"] == []  # every leg of March is in a claim
+
+        async def review(**token: str) -> Any:
+            return await client.get("/v1/joint-reviews", params={"hospital_code": HOSPITAL, "setlym": "202603"},
+                                    headers=bearer("hospital", **(token or HOSPITAL_TOKEN)))
+
+        side_by_side = (await review()).json()
+        assert [(c["payer"], c["fund_amount"], c["status"]) for c in side_by_side["claims"]] == [
+            ("basic", "600.00", "submitted"), ("critical_illness", "100.00", "submitted")]
+        assert side_by_side["closed"] is False
+        assert (await review(hospital_code="H410000001")).status_code == 403
+        by_payer = {c["payer"]: c["claim_id"] for c in side_by_side["claims"]}
+        approve = [{"settlement_id": a.settlement_id, "decision": "approve"}]
+        assert (await api.decide(by_payer["basic"], approve)).status_code == 201
+        assert (await review()).json()["closed"] is False  # critical illness has not decided its own yet
+        r = await api.decide(by_payer["critical_illness"],
+                             [{"settlement_id": a.settlement_id, "decision": "reject", "reason": "不符合大病保险"}],
+                             payer="critical_illness", region_code=REGION)
+        assert r.status_code == 201 and r.json()["rejected"] == "100.00", r.text
+        assert (await review()).json()["closed"] is True
+        assert await api.invariants_ok()

@@ -12,12 +12,13 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from onestop.clearing.claims import calendar, payments, service
 from onestop.clearing.claims import decisions as decisions_service
-from onestop.clearing.claims import payments, service
-from onestop.common.auth import CurrentPrincipal
+from onestop.common.auth import CurrentPrincipal, require_role
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.common.openapi import problem_responses
 from onestop.common.service_app import Runtime, runtime_of
+from onestop.contracts.enums import Role
 from onestop.contracts.money import PositiveYuan
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -172,3 +173,34 @@ async def prepay(body: PrepaymentCreate, runtime: RuntimeDep, principal: Current
                                           reference=body.reference, paid_on=body.paid_on)
 
     return await runtime.idempotency.run(principal, idempotency_key, _fingerprint("/v1/prepayments", body), work)
+
+
+class ClaimRunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: date = Field(description="the day the run is for (Asia/Shanghai): claims of the month before it")
+
+
+@router.post("/claim-runs", status_code=201, summary="Make the due automatic claims (the policy's calendar)",
+             description="Operator. On or after `claims.apply_by_day`, each hospital × fund with unclaimed legs of "
+                         "the month before `as_of` gets its claim; a fund with an open claim is skipped, with why.",
+             responses=problem_responses(403, 422))
+async def claim_run(body: ClaimRunCreate, runtime: RuntimeDep, principal: CurrentPrincipal,
+                    idempotency_key: IdempotencyKeyHeader = None) -> Any:
+    require_role(principal, Role.operator)
+    apply_by_day = runtime.settings.claims_apply_by_day  # type: ignore[attr-defined]
+
+    async def work(session: Any) -> tuple[int, Any]:
+        return 201, await calendar.run(runtime, session, body.as_of, apply_by_day)
+
+    return await runtime.idempotency.run(principal, idempotency_key, _fingerprint("/v1/claim-runs", body), work)
+
+
+@router.get("/joint-reviews", summary="Every fund's claims of a hospital and month side by side (定期联审, 003)",
+            description="`closed` when each fund has decided its own claim of the month.",
+            responses=problem_responses(403, 422))
+async def joint_review(runtime: RuntimeDep, principal: CurrentPrincipal,
+                       hospital_code: Annotated[str, Query(pattern=r"^[A-Za-z0-9_\-]{1,64}$")],
+                       setlym: Annotated[str, Query(pattern=r"^\d{4}(0[1-9]|1[0-2])$")]) -> Any:
+    async with runtime.db.transaction() as session:
+        return await calendar.joint_review(session, principal, hospital_code, setlym)

@@ -66,6 +66,13 @@ async def claims_of_period(session: AsyncSession, hospital: str, fund: Fund, set
                                       .order_by(claim.c.submitted_at)))
 
 
+async def claims_of_hospital_month(session: AsyncSession, hospital: str, setlym: str) -> list[Any]:
+    """Every fund's claims of a hospital and month that were not withdrawn, by fund."""
+    return list(await session.execute(select(claim).where(claim.c.hospital_code == hospital,
+                                                          claim.c.setlym == setlym, claim.c.status != "withdrawn")
+                                      .order_by(claim.c.payer, claim.c.region_code, claim.c.submitted_at)))
+
+
 async def due_funds(session: AsyncSession, setlym: str) -> list[Any]:
     """Every hospital × fund with a posted leg of the month that no claim holds (what automatic claims create)."""
     return list(await session.execute(text("""
