@@ -214,3 +214,24 @@ async def test_automatic_claims_on_the_calendar_and_the_joint_review(settings_fo
         assert r.status_code == 201 and r.json()["rejected"] == "100.00", r.text
         assert (await review()).json()["closed"] is True
         assert await api.invariants_ok()
+
+        critical = {"payer": "critical_illness", "region_code": REGION}
+        appeal = {"settlement_id": a.settlement_id, "note": "补充病历已上传"}
+        cid = by_payer["critical_illness"]
+        assert (await api.post(f"/v1/claims/{by_payer['basic']}/appeals", appeal, "hospital", **HOSPITAL_TOKEN)) \
+            .status_code == 409  # approved: nothing to appeal
+        appealed = await api.post(f"/v1/claims/{cid}/appeals", appeal, "hospital", **HOSPITAL_TOKEN)
+        assert appealed.status_code == 201, appealed.text
+        assert (appealed.json()["status"], appealed.json()["rejected"]) == ("submitted", "0.00")
+        assert (await review()).json()["closed"] is False
+        assert await api.invariants_ok()
+        again = await api.decide(cid, [{"settlement_id": a.settlement_id, "decision": "deduct",
+                                        "approved_amount": "60.00", "reason": "部分不符"}], **critical)
+        d = again.json()
+        assert (d["status"], d["approved"], d["rejected"], d["items"][0]["approved_amount"]) == (
+            "decided", "60.00", "40.00", "60.00"), d
+        assert (await api.post(f"/v1/claims/{cid}/appeals", appeal, "hospital", **HOSPITAL_TOKEN)).status_code == 409
+        assert (await review()).json()["closed"] is True
+        assert await api.invariants_ok()
+        owed = (await client.get("/v1/advances", headers=bearer("operator"))).json()
+        assert {o["payer"]: o["outstanding"] for o in owed} == {"basic": "600.00", "critical_illness": "60.00"}

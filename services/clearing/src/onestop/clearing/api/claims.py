@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from onestop.clearing.claims import calendar, payments, service
+from onestop.clearing.claims import appeals, calendar, payments, service
 from onestop.clearing.claims import decisions as decisions_service
 from onestop.common.auth import CurrentPrincipal, require_role
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
@@ -204,3 +204,25 @@ async def joint_review(runtime: RuntimeDep, principal: CurrentPrincipal,
                        setlym: Annotated[str, Query(pattern=r"^\d{4}(0[1-9]|1[0-2])$")]) -> Any:
     async with runtime.db.transaction() as session:
         return await calendar.joint_review(session, principal, hospital_code, setlym)
+
+
+class AppealCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    settlement_id: str = Field(min_length=1, max_length=64)
+    note: str = Field(min_length=1, max_length=2000, description="the hospital's grounds (申诉理由)")
+
+
+@router.post("/claims/{claim_id}/appeals", status_code=201, summary="Resubmit a rejected item once (申诉)",
+             description="Hospital token of the claim's hospital. The item's rejected or deducted part is reserved "
+                         "again and decided once more by the fund; the claim is `submitted` until then. 409 for an "
+                         "item not rejected or deducted, or appealed before.",
+             responses=problem_responses(403, 404, 409, 422))
+async def appeal(claim_id: str, body: AppealCreate, runtime: RuntimeDep, principal: CurrentPrincipal,
+                 idempotency_key: IdempotencyKeyHeader = None) -> Any:
+    async def work(session: Any) -> tuple[int, Any]:
+        return 201, await appeals.appeal(runtime, principal, session, claim_id, settlement_id=body.settlement_id,
+                                         note=body.note)
+
+    return await runtime.idempotency.run(principal, idempotency_key,
+                                         _fingerprint(f"/v1/claims/{claim_id}/appeals", body), work)

@@ -1,17 +1,18 @@
 """A fund's decisions on a claim (审核), item by item over as many sittings as it needs.
 
-Each leg item is decided once: approve (all of it), deduct (part of it, with a reason) or reject (none of it,
-with a reason). Its pending Dr claimed / Cr advance is posted for the approved part and the rest is posted
-Dr rejected / Cr advance with the reason; the approved part moves Dr approved / Cr claimed. What a sitting
-approves is netted first against the hospital's owed-back lines in the claim (Dr owed_back / Cr approved), then
-against the fund's prepayment (Dr prepayment / Cr approved, 000 §3.4 预付金). The claim is `decided` when every
-leg item is, and `clearing.claim.decided.v1` leaves through the outbox.
+Each leg item is decided once (an appealed one once more, on its appealed part: claims/appeals.py): approve
+(all of it), deduct (part of it, with a reason) or reject (none of it, with a reason). Its pending
+Dr claimed / Cr advance is posted for the approved part and the rest is posted Dr rejected / Cr advance with
+the reason; the approved part moves Dr approved / Cr claimed. What a sitting approves is netted first against
+the hospital's owed-back lines in the claim (Dr owed_back / Cr approved), then against the fund's prepayment
+(Dr prepayment / Cr approved, 000 §3.4 预付金). The claim is `decided` when every leg item is, and
+`clearing.claim.decided.v1` leaves through the outbox.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,9 +92,13 @@ async def decide(runtime: Runtime, principal: Principal, session: AsyncSession, 
         if item.decision is not None:
             raise Conflict("this item was decided already",
                            errors=[field_error(f"items[{n}].settlement_id", "decided already")])
-        amount = approved_of(d, int(item.amount), n)
-        origin = f"decision:{row.id}"
-        transfers += post_pending(pending_of(item, fund, hospital),
+        pending = pending_of(item, fund, hospital)
+        before, origin = 0, f"decision:{row.id}"
+        if item.appealed:  # the appealed part (claims/appeals.py): its own pending, decided once more
+            before, origin = int(item.approved_before_appeal), f"appeal-decision:{row.id}"
+            pending = replace(pending, id=item.appeal_transfer_id, amount=int(item.amount) - before)
+        amount = approved_of(d, pending.amount, n)
+        transfers += post_pending(pending,
                                   transfer_id=transfer_id(origin, fund, d.settlement_id), amount=amount,
                                   rest_to=key(Code.rejected),
                                   rest_id=transfer_id(origin, fund, f"{d.settlement_id}|rest"), reason=d.reason)
@@ -101,8 +106,8 @@ async def decide(runtime: Runtime, principal: Principal, session: AsyncSession, 
             transfers.append(Transfer(transfer_id(origin, fund, f"{d.settlement_id}|approved"), key(Code.approved),
                                       key(Code.claimed), amount, "approval", settlement_id=d.settlement_id))
         approved_now += amount
-        rejected_now += int(item.amount) - amount
-        await store.update_item(session, row.id, d.settlement_id, decision=d.decision, approved=amount,
+        rejected_now += pending.amount - amount
+        await store.update_item(session, row.id, d.settlement_id, decision=d.decision, approved=before + amount,
                                 reason=d.reason, decided_at=at)
     # netting: the hospital's owed-back lines first (its own debt to the fund), then the fund's prepayment
     owed_lines = -sum(int(i.amount) for i in await store.items(session, row.id) if i.kind == "owed_back")

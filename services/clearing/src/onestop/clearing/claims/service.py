@@ -131,7 +131,7 @@ async def withdraw(runtime: Runtime, principal: Principal, session: AsyncSession
     await books.open_and_lock(session, accounts_of(row.hospital_code, fund).values())
     row = await store.get(session, row.id, lock=True)
     items = await store.items(session, row.id)
-    if row.status != "submitted" or any(i.decision is not None and i.kind == "leg" for i in items):
+    if row.status != "submitted" or any(i.kind == "leg" and (i.decision is not None or i.appealed) for i in items):
         raise Conflict("only a submitted claim without any decision is withdrawn",
                        errors=[field_error("claim_id", f"the claim is {row.status} or partly decided")])
     voids = [void_pending(pending_of(i, fund, row.hospital_code),
@@ -164,7 +164,8 @@ async def read(session: AsyncSession, claim_id: uuid.UUID) -> dict[str, Any]:
         "submitted_at": c.submitted_at.isoformat(), "decided_at": c.decided_at.isoformat() if c.decided_at else None,
         "items": [{"settlement_id": i.settlement_id, "kind": i.kind, "amount": format_fen(i.amount),
                    "total_cost": format_fen(i.total_cost), "decision": i.decision,
-                   "approved_amount": _yuan(i.approved), "reason": i.reason} for i in items],
+                   "approved_amount": _yuan(i.approved), "reason": i.reason, "appealed": i.appealed,
+                   "appeal_note": i.appeal_note} for i in items],
         "settlements": [{"settlement_id": i.settlement_id, "amount": format_fen(i.amount)} for i in items],
     }
 

@@ -142,6 +142,11 @@ claim_item = Table(
     Column("approved", BigInteger, nullable=True),
     Column("reason", Text, nullable=True),
     Column("decided_at", DateTime(timezone=True), nullable=True),
+    # an appeal (申诉) reopens the rejected part once: a new pending of it, decided again (claims/appeals.py)
+    Column("appealed", Boolean, nullable=False, server_default=text("false")),
+    Column("appeal_note", Text, nullable=True),
+    Column("appeal_transfer_id", UUID(as_uuid=True), ForeignKey("transfer.id"), nullable=True),
+    Column("approved_before_appeal", BigInteger, nullable=True),
     CheckConstraint("kind IN ('leg', 'owed_back')", name="kind"),
     CheckConstraint("(kind = 'leg') = (amount > 0)", name="sign"),
     Index("uq_claim_item_leg", "settlement_id", "payer", "region_code", unique=True,
