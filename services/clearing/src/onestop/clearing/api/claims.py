@@ -22,8 +22,9 @@ from onestop.contracts.enums import Role
 from onestop.contracts.money import PositiveYuan
 
 router = APIRouter(prefix="/v1", tags=["claims"])
+Amount = Annotated[PositiveYuan, Field(le=10**14)]  # fen: a trillion yuan at most, so it fits the bigint sums
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
-_PERIOD = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^(20\d{2})-?(0[1-9]|1[0-2])$")  # a claim month of this century
 
 
 class ClaimCreate(BaseModel):
@@ -53,7 +54,7 @@ class DecisionItem(BaseModel):
 
     settlement_id: str = Field(min_length=1, max_length=64)
     decision: Literal["approve", "deduct", "reject"]
-    approved_amount: PositiveYuan | None = Field(None, description="deduct: the part approved, yuan")
+    approved_amount: Amount | None = Field(None, description="deduct: the part approved, yuan")
     reason: str | None = Field(None, max_length=1000, description="required for deduct and reject")
 
 
@@ -67,7 +68,7 @@ class DisbursementCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     reference: str = Field(min_length=1, max_length=64, description="the fund's payment reference, unique per fund")
-    amount: PositiveYuan
+    amount: Amount
     paid_on: date = Field(alias="date", description="the payment date (also accepted as `paid_on`)")
 
 
@@ -201,7 +202,7 @@ async def claim_run(body: ClaimRunCreate, runtime: RuntimeDep, principal: Curren
             responses=problem_responses(403, 422))
 async def joint_review(runtime: RuntimeDep, principal: CurrentPrincipal,
                        hospital_code: Annotated[str, Query(pattern=r"^[A-Za-z0-9_\-]{1,64}$")],
-                       setlym: Annotated[str, Query(pattern=r"^\d{4}(0[1-9]|1[0-2])$")]) -> Any:
+                       setlym: Annotated[str, Query(pattern=r"^20\d{2}(0[1-9]|1[0-2])$")]) -> Any:
     async with runtime.db.transaction() as session:
         return await calendar.joint_review(session, principal, hospital_code, setlym)
 
