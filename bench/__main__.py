@@ -16,7 +16,7 @@ from rich.table import Table
 from bench.core import Context
 
 # anchors first: every later figure is a ratio to one of them, measured in the same run
-SUITES = ["bench.anchors", "bench.platform", "bench.rules", "bench.identity", "bench.ledger"]
+SUITES = ["bench.anchors", "bench.platform", "bench.rules", "bench.identity", "bench.ledger", "bench.receivables"]
 
 
 def main() -> int:

@@ -1,5 +1,6 @@
 """Least privilege for `service` callers as data (api/service_grants.py): the ledger's token may call only
-POST /v1/eligibility; other services nothing; client roles are left to the use cases."""
+POST /v1/eligibility and GET /v1/persons/{id}/name (its documents); other services nothing; client roles
+are left to the use cases."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def _service(name: str) -> Principal:
     ("ledger", "GET", "/v1/eligibility", False),
     ("ledger", "POST", "/v1/eligibility/x", False),
     ("ledger", "GET", "/v1/persons/00000000-0000-0000-0000-000000000000", False),
+    ("ledger", "GET", "/v1/persons/00000000-0000-0000-0000-000000000000/name", True),
+    ("ledger", "POST", "/v1/persons/00000000-0000-0000-0000-000000000000/name", False),
+    ("clearing", "GET", "/v1/persons/00000000-0000-0000-0000-000000000000/name", False),
     ("ledger", "POST", "/v1/imports", False),
     ("rules", "POST", "/v1/eligibility", False),
     ("clearing", "POST", "/v1/eligibility", False),

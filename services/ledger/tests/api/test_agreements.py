@@ -285,12 +285,16 @@ async def test_documents_are_handed_back_with_their_history(ledger, ledger_ident
     assert (await client.post(url, json=body, headers=hospital("H411203999"))).status_code == 404
     r = await client.get(f"/v1/agreements/{aid}", headers=bearer("hospital", hospital_code="H411203999"))
     assert r.status_code == 404
-    assert (await client.get(f"/v1/agreements/{aid}", headers=bearer("bureau", region_code="410000"))).status_code \
-        == 200
+    reader = bearer("bureau", region_code="410000", subject="bureau:henan-1")
+    assert (await client.get(f"/v1/agreements/{aid}", headers=reader)).status_code == 200
     r = await client.post(url, json=body, headers={**bearer("bureau", region_code="410000"),
                                                    "Idempotency-Key": str(uuid.uuid4())})
     assert r.status_code == 403
     assert (await client.get(f"/v1/agreements/{uuid.uuid4()}", headers=bearer("operator"))).status_code == 404
+    async with app.state.runtime.db.transaction() as s:  # each read of the agreement is in the access audit
+        audited = (await s.execute(text("SELECT subject, endpoint, detail FROM access_audit WHERE person_ref = :p "
+                                        "ORDER BY id"), {"p": agreement["person_ref"]})).all()
+    assert ("bureau:henan-1", "GET /v1/agreements/{agreement_id}", aid) in [tuple(a) for a in audited]
     assert (await client.get("/v1/agreements/not-a-uuid", headers=bearer("operator"))).status_code == 404
 
     # the payments use case returns them inside its own transaction, with the same history and event
@@ -312,3 +316,41 @@ async def test_documents_are_handed_back_with_their_history(ledger, ledger_ident
         dump = (await s.execute(text("SELECT (SELECT json_agg(d)::text FROM document_custody d) || "
                                      "(SELECT json_agg(o)::text FROM outbox o)"))).scalar_one()
     assert number not in dump and NAME not in dump
+
+
+async def test_two_desks_returning_one_card_at_once_hand_it_back_once(ledger, ledger_identity) -> None:  # type: ignore[no-untyped-def]
+    from onestop.ledger.agreements.custody import return_documents
+
+    app, client = ledger
+    runtime = app.state.runtime
+    number = fresh_id(HENAN)
+    await register(ledger_identity, number, HENAN, "建档立卡贫困人口", "城乡居民")
+    aid = (await sign(client, number, HENAN, H, documents=["insurance_card"]))["agreement_id"]
+    async with runtime.db.transaction() as session:  # the payments window hands it back, not yet committed...
+        await return_documents(runtime, session, aid, kinds=["insurance_card"], returned_to="self",
+                               actor="service:payments")
+        desk = asyncio.create_task(client.post(f"/v1/agreements/{aid}/documents:return", headers=hospital(H),
+                                               json={"documents": ["insurance_card"], "returned_to": "spouse"}))
+        await asyncio.sleep(0.5)
+        assert not desk.done()  # ...so the desk waits for it instead of reading the card as still held
+    r = await desk
+    assert r.status_code == 409 and r.json()["not_held"] == ["insurance_card"], r.text
+    history = (await seen(client, aid))["custody"]
+    assert [(h["action"], h["returned_to"]) for h in history] == [("kept", None), ("returned", "self")]
+    assert len([e for e in await outbox(app, aid) if e["type"] == "ledger.documents.returned.v1"]) == 1
+
+
+async def test_an_admission_racing_the_agreements_end_waits_for_it(ledger, ledger_identity) -> None:  # type: ignore[no-untyped-def]
+    from onestop.ledger.agreements import lifecycle
+
+    app, client = ledger
+    runtime = app.state.runtime
+    number = fresh_id(QIDONG)
+    await register(ledger_identity, number, QIDONG, None, "职工")
+    agreement = await sign(client, number, QIDONG, QIDONG_PEOPLES)
+    async with runtime.db.transaction() as session:  # the credit consumer ending it, not yet committed...
+        assert await lifecycle.revoke_person(runtime, session, agreement["person_ref"], datetime.now(UTC)) == 1
+        admission = asyncio.create_task(admit(client, agreement["agreement_id"], QIDONG_TCM))
+        await asyncio.sleep(1.0)
+        assert not admission.done()  # ...so the admission waits, and does not open a stay under an ended agreement
+    refused_as_ended(await admission, agreement["agreement_id"], "blacklisted")

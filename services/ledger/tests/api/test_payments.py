@@ -10,7 +10,7 @@ import io
 import uuid
 from typing import Any
 
-from ledger_api_helpers import SHANZHOU_HOSPITAL, outbox
+from ledger_api_helpers import HENAN, SHANZHOU_HOSPITAL, agreement_body, fresh_id, hospital, outbox, register, stay_body
 from sqlalchemy import text
 from test_settlement import admitted, line, post, settle
 
@@ -200,3 +200,26 @@ async def test_the_daily_close_totals_per_cashier_and_method(ledger, ledger_iden
     r = await client.get("/v1/daily-close", params={"hospital_code": H, "date": "2026-13-01"},
                          headers=bearer("hospital", hospital_code=H))
     assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("date"), r.text
+
+
+async def test_the_payment_that_leaves_nothing_owed_hands_the_documents_back(ledger, ledger_identity):
+    """Henan 001 三(二) (policy `documents.returned_on: payment`): 结清个人应承担的费用后，及时归还相关证件."""
+    _app, client = ledger
+    number = fresh_id(HENAN)
+    await register(ledger_identity, number, HENAN, "建档立卡贫困人口", "城乡居民")
+    r = await client.post("/v1/agreements", json=agreement_body(number, HENAN, H,
+                                                                documents=["insurance_card", "id_copy"]),
+                          headers=hospital(H))
+    assert r.status_code == 201, r.text
+    agreement_id = r.json()["agreement_id"]
+    stay = (await client.post("/v1/stays", json=stay_body(agreement_id, H), headers=hospital(H))).json()
+    assert (await post(client, stay["stay_id"], line("L1", "18000.00"))).status_code == 201
+    owed = parse_yuan((await settle(client, stay["stay_id"])).json()["owed"])
+    part = await pay(client, stay["stay_id"], format_fen(owed - 1))
+    assert part.status_code == 201 and "documents_returned" not in part.json(), part.text
+    rest = await pay(client, stay["stay_id"], "0.01")
+    assert rest.status_code == 201 and sorted(rest.json()["documents_returned"]) == ["id_copy", "insurance_card"]
+    got = (await client.get(f"/v1/agreements/{agreement_id}", headers=bearer("hospital", hospital_code=H))).json()
+    assert got["documents"] == []
+    returned = [h for h in got["custody"] if h["action"] == "returned"]
+    assert sorted((h["kind"], h["returned_to"]) for h in returned) == [("id_copy", "self"), ("insurance_card", "self")]

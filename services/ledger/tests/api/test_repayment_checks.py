@@ -13,6 +13,7 @@ from ledger_api_helpers import HENAN, SHANZHOU_HOSPITAL, outbox
 from sqlalchemy import text
 from test_payments import cashier
 from test_repayment_plans import plan, settled_owing, sign
+from test_settlement import settle
 
 from onestop.common.clock import today
 from onestop.common.testing import bearer, eventually
@@ -150,7 +151,9 @@ async def test_a_suspected_malicious_default_leaves_the_case_for_an_operator(led
 
 
 async def test_the_scheduler_runs_the_check_once_a_day_from_its_hour(ledger, ledger_identity):
+    """The daily job with a fake clock drives a plan from due to reminded to overdue, and identity opens the case."""
     app, client = ledger
+    identity_app, _ = ledger_identity
     stay_id, owed = await settled_owing(ledger, ledger_identity)
     d1 = today() + timedelta(days=20)
     plan_id = (await sign(client, stay_id, plan((d1, owed)))).json()["plan_id"]
@@ -164,4 +167,32 @@ async def test_the_scheduler_runs_the_check_once_a_day_from_its_hour(ledger, led
     assert await scheduler.tick() is None  # once a day
     reminders = of_type(await outbox(app, plan_id), "ledger.repayment.reminder_due.v1")
     assert [x["days_before"] for x in reminders] == [3]
+    # the clock runs on past the due date and the grace: the next day's run tells the overdue, identity opens a case
+    clock_at[0] += timedelta(days=3 + 31)
+    assert (await scheduler.tick()) is not None
+    assert len(of_type(await outbox(app, plan_id), "ledger.repayment.overdue.v1")) == 1
+
+    async def opened() -> bool:
+        return (await case_state(identity_app, plan_id))[0] == "suspected"
+
+    await eventually(opened)
     _ = client
+
+
+async def test_unable_to_pay_referred_to_charity_reverses_and_resettles_and_the_old_plan_ends(ledger, ledger_identity):
+    """After a visit found the patient unable to pay: the settlement is reversed (it is the person's latest) and
+    settled again with `confirmed_unable_to_pay` (002 3.3's one-off grant where the region has one); the plan made
+    for the reversed share ends `cancelled`, kept as history."""
+    _app, client = ledger
+    stay_id, owed = await settled_owing(ledger, ledger_identity)
+    plan_id = (await sign(client, stay_id, plan((today() + timedelta(days=30), owed)))).json()["plan_id"]
+    settlement_id = (await client.get(f"/v1/stays/{stay_id}/settlements",
+                                      headers=bearer("hospital", hospital_code=H))).json()["items"][-1]["settlement_id"]
+    r = await client.post(f"/v1/settlements/{settlement_id}/reversal", json={"reason": "转慈善救助"}, headers=cashier())
+    assert r.status_code == 201, r.text
+    r = await settle(client, stay_id, confirmed_unable_to_pay=True)
+    assert r.status_code == 201, r.text
+    got = (await client.get(f"/v1/stays/{stay_id}/repayment-plan", headers=bearer("hospital", hospital_code=H))).json()
+    assert got["plan_id"] == plan_id and got["state"] == "cancelled"
+    balance = (await client.get(f"/v1/stays/{stay_id}/payments", headers=bearer("hospital", hospital_code=H))).json()
+    assert balance["balance"]["owed"] == r.json()["owed"]

@@ -8,9 +8,11 @@ PostgreSQL refuses to run as root; when we are root (CI) the server runs as a sy
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -163,10 +165,13 @@ class NatsServer:
     """A real `nats-server -js` on a local port, with its JetStream store in `store_dir`.
 
     Stopping and starting again keeps the port and the store, as a restart of a real server would.
+    `config` is a configuration file (the generated users and permissions, `nats_credentials`); without
+    one the server has no authentication, as the test session's has.
     """
 
-    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+    def __init__(self, store_dir: Path, port: int | None = None, config: Path | None = None) -> None:
         self.store_dir = store_dir.resolve()
+        self.config = config.resolve() if config else None
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_file = self.store_dir.parent / f"nats-{self.port}.log"
@@ -181,8 +186,7 @@ class NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
         self.proc = subprocess.Popen(
-            [str(nats_server_bin()), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir),
-             "--name", f"onestop-{self.port}"],
+            [str(nats_server_bin()), *self._arguments()],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -193,6 +197,31 @@ class NatsServer:
                 return self
             time.sleep(0.05)
         raise RuntimeProblem(f"nats-server did not listen on {self.port} within {timeout}s")
+
+    @property
+    def pid_file(self) -> Path:
+        """Where a server with a configuration writes its pid (`nats-server --signal reload=<this file>`)."""
+        return self.store_dir.parent / "nats.pid"
+
+    def _arguments(self) -> list[str]:
+        name = f"onestop-{self.port}"
+        if self.config is None:
+            return ["-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir), "--name", name]
+        # With a configuration file everything goes in a file of ours that includes it: a reload rereads
+        # only files, and refuses when a setting given on the command line (the server name) is missing.
+        main = self.store_dir.parent / f"nats-{self.port}.conf"
+        main.write_text(f"server_name: {json.dumps(name)}\nhost: \"127.0.0.1\"\nport: {self.port}\n"
+                        f"pid_file: {json.dumps(str(self.pid_file))}\n"
+                        f"jetstream {{ store_dir: {json.dumps(str(self.store_dir))} }}\n"
+                        # nats-server resolves an include against the including file's directory
+                        f"include {json.dumps(os.path.relpath(self.config, main.parent))}\n")
+        return ["-c", str(main)]
+
+    def reload(self) -> None:
+        """Reread the configuration file (users and permissions), as `nats-server --signal reload` does:
+        connected clients stay, and a user whose permissions changed gets the new ones at once."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -31,14 +31,22 @@ def _fail(message: str) -> None:
 @app.command()
 def up(
     data_dir: Annotated[Path, typer.Option(help="where the embedded PostgreSQL and NATS keep data")] = Path(".data"),
+    subscribers: Annotated[Path | None, typer.Option(help="who may subscribe to what (default: "
+                                                          "ONESTOP_SUBSCRIBERS or deploy/subscribers.toml)")] = None,
 ) -> None:
     """Start PostgreSQL and NATS (unless DATABASE_URL / NATS_URL are set), migrate, run the four services.
 
-    The local run's keys are generated into DATA_DIR/keys on first start (mode 0600) and reused."""
+    The local run's keys are generated into DATA_DIR/keys on first start (mode 0600) and reused. The embedded
+    nats-server gets users and permissions generated from the subscribers configuration (their passwords in
+    DATA_DIR/keys/nats); without that file only the services and the operator have users."""
+    from onestop.cli.commands.subscribe import subscribers_path
     from onestop.cli.stack import Stack, migrate_all
 
     keys = KeySet.load_or_create(data_dir / "keys")
-    stack = Stack(data_dir=data_dir, keys=keys)
+    config = subscribers_path(subscribers)
+    if subscribers is not None and not config.exists():
+        _fail(f"no subscribers configuration at {config}")
+    stack = Stack(data_dir=data_dir, keys=keys, subscribers=config if config.exists() else None)
     stopping = {"flag": False}
 
     def _stop(*_: object) -> None:
@@ -59,6 +67,9 @@ def up(
             table.add_row(name, f"{url}/docs")
         Console().print(table)
         Console().print(f"NATS: {stack.nats_url}   PostgreSQL: {stack.database_url}")
+        if stack.nats_auth:
+            Console().print(f"NATS users from {stack.subscribers or 'no subscribers configuration'}; passwords in "
+                            f"{data_dir}/keys/nats; try `onestop subscribe --region 150222 --max 5`")
         token = ClientTokenIssuer(keys.issuer_key, TokenSettings().token_max_ttl_s).mint(
             "operator", subject="operator:demo")
         Console().print(f"demo operator token (Authorize in /docs; more with `onestop token`, whose key is "

@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 
 from onestop.cli.embedded import EmbeddedPostgres, NatsServer, RuntimeProblem, port_in_use
+from onestop.cli.nats_auth import Subscribers, SubscribersError, load_subscribers
+from onestop.cli.nats_credentials import password, with_user, write_server_config
 from onestop.common.keys import KeySet
 from onestop.common.settings import ConnectionSettings
 
@@ -42,7 +44,20 @@ class Stack:
     nats: NatsServer | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     database_url: str = ""
-    nats_url: str = ""
+    nats_url: str = ""  # without credentials: each service's environment gets its own user's
+    subscribers: Path | None = None  # the subscribers configuration (issue 15); None: services only
+    nats_auth: bool = False
+
+    def nats_config(self) -> Path:
+        """Generate the embedded server's users and permissions (the services', the operator's and the
+        subscribers'), their passwords under keys/nats, into nats-auth.conf."""
+        config = Subscribers()
+        if self.subscribers is not None:
+            try:
+                config = load_subscribers(self.subscribers)
+            except (SubscribersError, OSError) as exc:
+                raise RuntimeProblem(f"the subscribers configuration cannot be used: {exc}") from None
+        return write_server_config(config, self.data_dir / "keys", self.data_dir / "nats-auth.conf")
 
     def start_infra(self) -> None:
         self.database_url = os.environ.get("DATABASE_URL", "")
@@ -50,9 +65,10 @@ class Stack:
         if not self.database_url:
             self.pg = EmbeddedPostgres(self.data_dir / "pg").start()
             self.database_url = self.pg.url
-        if not self.nats_url:
-            self.nats = NatsServer(self.data_dir / "nats").start()
+        if not self.nats_url:  # an external NATS_URL is used as given (its own authentication, if any)
+            self.nats = NatsServer(self.data_dir / "nats", config=self.nats_config()).start()
             self.nats_url = self.nats.url
+            self.nats_auth = True
         (self.data_dir / "nats.url").write_text(self.nats_url + "\n")  # for `onestop token revoke`
 
     def start_services(self, ports: dict[str, int] | None = None) -> dict[str, str]:
@@ -80,7 +96,14 @@ class Stack:
         """A service's environment: ours, the servers' URLs and its keys (the issuer's private key is
         `onestop token`'s alone: never in a service's environment)."""
         env = {k: v for k, v in os.environ.items() if k != "ONESTOP_ISSUER_KEY"}
-        return {**env, "DATABASE_URL": self.database_url, "NATS_URL": self.nats_url, **self.keys.service_env(name)}
+        # clearing here is the catch-all posting worker of every payer, whatever the shell says (a dedicated
+        # group per payer, ONESTOP_PAYER, is a deployment's choice: docker-compose.yml)
+        env.pop("ONESTOP_PAYER", None)
+        nats_url = self.nats_url
+        pw = password(self.data_dir / "keys", name) if self.nats_auth else None
+        if pw is not None:
+            nats_url = with_user(nats_url, name, pw)
+        return {**env, "DATABASE_URL": self.database_url, "NATS_URL": nats_url, **self.keys.service_env(name)}
 
     def _wait_ready(self, urls: dict[str, str], logs: Path, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -124,8 +124,13 @@ class StreamConsumer:
                     await self._check_durable()
                 await asyncio.sleep(0.5)
                 continue
-            for i, msg in enumerate(msgs):
-                await self._handle(msg, msgs[i + 1:])
+            await self._handle_batch(msgs)
+
+    async def _handle_batch(self, msgs: list[Any]) -> None:
+        """Apply a fetched batch, one event (one inbox transaction) at a time, in order. A consumer that applies
+        a whole batch in one transaction overrides this and falls back to it when that fails."""
+        for i, msg in enumerate(msgs):
+            await self._handle(msg, msgs[i + 1:])
 
     async def _check_durable(self) -> None:
         try:

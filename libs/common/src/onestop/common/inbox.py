@@ -40,6 +40,19 @@ class Inbox:
         )
         return result.first() is not None
 
+    async def claim_many(self, session: AsyncSession, envelopes: list[Envelope]) -> set[str]:
+        """`claim` for a batch in one statement: the ids not processed before (now claimed)."""
+        unique = list({e.id: e for e in envelopes}.values())
+        if not unique:
+            return set()
+        result = await session.execute(
+            insert(self.table)
+            .values([{"consumer": self.consumer, "event_id": e.id, "type": e.type} for e in unique])
+            .on_conflict_do_nothing()
+            .returning(self.table.c.event_id)
+        )
+        return {r.event_id for r in result}
+
     async def apply(self, db: Database, envelope: Envelope, handler: Handler, guard: Guard | None = None) -> bool:
         """Run `handler` once per event id; returns whether it ran."""
         async with db.transaction() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit, urlunsplit
 
 import nats
 import structlog
@@ -47,13 +48,25 @@ async def connect(url: str, *, name: str, connect_timeout: float = 5.0) -> Clien
             )
     except Exception as exc:
         raise Unavailable(
-            f"NATS is not reachable at NATS_URL ({url}): start it with `make run` / `onestop up`, "
+            f"NATS is not reachable at NATS_URL ({redact_url(url)}): start it with `make run` / `onestop up`, "
             "or point NATS_URL at a running nats-server -js"
         ) from exc
 
 
-async def ensure_stream(js: JetStreamContext, owner: str, *, replicas: int = 1) -> str:
-    """Create or update the owning service's stream `ONESTOP_<OWNER>` on `onestop.<owner>.>`."""
+def redact_url(url: str) -> str:
+    """A NATS_URL fit for a message or a log line: any `user:password@` removed."""
+    return ",".join(
+        urlunsplit((u.scheme, u.netloc.rsplit("@", 1)[-1], u.path, "", ""))
+        for u in (urlsplit(p.strip()) for p in url.split(","))
+    )
+
+
+async def ensure_stream(js: JetStreamContext, owner: str, *, replicas: int = 1,
+                        max_age_s: float | None = None) -> str:
+    """Create or update the owning service's stream `ONESTOP_<OWNER>` on `onestop.<owner>.>`.
+
+    `max_age_s` bounds how far back a subscriber can replay (ONESTOP_STREAM_MAX_AGE_DAYS); an update that
+    shortens it drops the older messages at once."""
     name = stream_name(owner)
     config = StreamConfig(
         name=name,
@@ -62,6 +75,7 @@ async def ensure_stream(js: JetStreamContext, owner: str, *, replicas: int = 1) 
         storage=StorageType.FILE,
         duplicate_window=120.0,
         num_replicas=replicas,
+        max_age=max_age_s,
     )
     try:
         await js.stream_info(name)

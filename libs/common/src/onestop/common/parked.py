@@ -88,6 +88,17 @@ class ParkedEvents:
                            reason=f"waits behind parked event {head.id} of the same aggregate", attempts=0)
         return True
 
+    async def held_aggregates(self, session: AsyncSession, envelopes: list[Envelope]) -> set[str]:
+        """Of these events' aggregates, those with a parked or waiting event (one probe for a whole batch; the
+        usual answer is none, and only those events need `hold_back`)."""
+        t = self.table
+        aggregates = sorted({aggregate_of(e) for e in envelopes})
+        if not aggregates:
+            return set()
+        rows = await session.execute(select(t.c.aggregate).distinct().where(
+            t.c.consumer == self.consumer, t.c.aggregate.in_(aggregates), t.c.state.in_(OPEN)))
+        return {r.aggregate for r in rows}
+
     async def park(self, db: Database, envelope: Envelope, subject: str, reason: str, attempts: int) -> None:
         """Record an event that cannot be applied (or, if one of its aggregate is parked meanwhile, waiting)."""
         aggregate = aggregate_of(envelope)

@@ -103,7 +103,8 @@ def build_app(
             await db.dispose()
             raise
         js = nc.jetstream()
-        await ensure_stream(js, settings.service, replicas=settings.stream_replicas)
+        await ensure_stream(js, settings.service, replicas=settings.stream_replicas,
+                            max_age_s=settings.stream_max_age_days * 86400.0)
         outbox = Outbox(metadata, source=f"/onestop/{settings.service}")
         relay = OutboxRelay(db, outbox, js, interval=settings.relay_interval_s, service=settings.service,
                             hold_lock=relay_hold_lock, hold_max_s=settings.relay_hold_max_s)

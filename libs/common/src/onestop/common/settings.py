@@ -35,6 +35,9 @@ class ConnectionSettings(BaseSettings):
     nats_url: str = Field("nats://127.0.0.1:4222", validation_alias="NATS_URL")
     database_name: str | None = Field(None, description="this service's database on DATABASE_URL's server")
     stream_replicas: int = Field(1, ge=1, le=5, description="JetStream replicas of this service's stream")
+    # issue 15: how far back a subscriber can replay; 13 months covers a settlement year and its audit
+    stream_max_age_days: int = Field(396, ge=1, le=3660, description="ONESTOP_STREAM_MAX_AGE_DAYS: events "
+                                     "older than this leave the service's stream (JetStream max_age)")
 
     @field_validator("database_url")
     @classmethod

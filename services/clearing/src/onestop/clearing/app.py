@@ -1,20 +1,42 @@
-"""The clearing service app: create_app(settings) builds it; nothing connects at import time."""
+"""The clearing service app: create_app(settings) builds it; nothing connects at import time.
+
+Every clearing process serves the HTTP API and is a posting worker of one group: the dedicated group of the
+payers in `ONESTOP_PAYER`, or the catch-all when it is unset (postings/groups.py).
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from onestop.clearing.api import advances, invariants
+from onestop.clearing.postings.groups import Group
+from onestop.clearing.postings.worker import PostingWorker
 from onestop.clearing.settings import Settings
 from onestop.clearing.store.tables import metadata
-from onestop.common.service_app import build_app
+from onestop.common import parked_api
+from onestop.common.consumer import start_consumers
+from onestop.common.service_app import Runtime, build_app
+
+WORKER = "posting_worker"  # Runtime.extras key
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the lifespan opens the database and NATS and provisions the stream."""
+    """Build the app; the lifespan opens the database and NATS, registers the worker's group and starts it."""
+    settings = settings or Settings()
+
+    async def start(runtime: Runtime) -> None:
+        group = Group(settings.payers())
+        await group.register(runtime.db)  # before consuming: a payer in two groups refuses the start
+        worker = PostingWorker(runtime.db, runtime.js, group, batch=settings.posting_batch,
+                               park_after=settings.consumer_park_after, retry_max_s=settings.consumer_retry_max_s)
+        runtime.extras[WORKER] = worker
+        start_consumers(runtime, [worker])
+
     return build_app(
-        settings or Settings(),
+        settings,
         title="onestop clearing",
-        description="Per-payer advance accounts, claim batches, decisions, disbursements, reconciliation.",
+        description="Per-fund advance accounts (double-entry), claims, decisions, disbursements, reconciliation.",
         metadata=metadata,
-        routers=[],
+        routers=[advances.router, invariants.router, parked_api.router],
+        on_start=start,
     )

@@ -1,14 +1,37 @@
 """Settings of the clearing service (environment, prefix ONESTOP_; DATABASE_URL and NATS_URL unprefixed)."""
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 
 from onestop.common.settings import ServiceSettings
+
+_PAYER = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 
 class Settings(ServiceSettings):
     service: str = "clearing"
     payer: str | None = Field(
         None,
-        description="ONESTOP_PAYER: when set, this replica is the worker of that payer fund (basic, "
-        "critical_illness, …) and consumes only its share; unset, it serves the HTTP API",
+        description="ONESTOP_PAYER: a comma list of payers (`basic` or `basic,critical_illness`) makes this "
+        "process a worker of the dedicated group of exactly those payers; unset, it is a worker of the catch-all "
+        "group, which posts every payer no dedicated group has registered (postings/groups.py). Either way the "
+        "process also serves the HTTP API",
     )
+    posting_batch: int = Field(200, ge=1, le=1000, description="events a posting worker fetches and posts in "
+                                                               "one transaction")
+
+    @field_validator("payer")
+    @classmethod
+    def _payers(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        payers = [p.strip() for p in v.split(",")]
+        for p in payers:
+            if not _PAYER.match(p):
+                raise ValueError("ONESTOP_PAYER is a comma list of payer ids (basic,critical_illness …)")
+        return ",".join(sorted(set(payers)))
+
+    def payers(self) -> frozenset[str]:
+        """This worker's dedicated payers; empty for the catch-all group."""
+        return frozenset(self.payer.split(",")) if self.payer else frozenset()

@@ -10,7 +10,18 @@ from onestop.common.consumer import StreamConsumer, start_consumers
 from onestop.common.inbox import Inbox
 from onestop.common.service_app import Runtime, build_app
 from onestop.contracts.events.base import stream_name
-from onestop.ledger.api import agreements, fees, payments, plans, repayment, settlements, statements, stays
+from onestop.ledger.api import (
+    agreements,
+    audit,
+    documents,
+    fees,
+    payments,
+    plans,
+    repayment,
+    settlements,
+    statements,
+    stays,
+)
 from onestop.ledger.clients import IdentityClient, RulesClient
 from onestop.ledger.domain.sealing import Sealer
 from onestop.ledger.events import cost_alerts, credit
@@ -62,7 +73,7 @@ def create_app(settings: Settings | None = None, *, identity_transport: httpx.As
         description="Treat-first agreements, stays, fee lines, statements, notices, settlements, repayment.",
         metadata=metadata,
         routers=[agreements.router, stays.router, fees.router, settlements.router, statements.router,
-                 payments.router, plans.router, repayment.router,
+                 payments.router, plans.router, repayment.router, audit.router, documents.router,
                  parked_api.router],  # its consumers park what they cannot apply: operators see and retry it
         on_start=start,
         on_stop=stop,

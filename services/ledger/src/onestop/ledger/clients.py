@@ -1,6 +1,7 @@
 """HTTP calls to identity and rules with the ledger's own `service` token (ServiceTokenMinter.auth(...)).
 
-identity grants the ledger only `POST /v1/eligibility` (its api/service_grants.py); rules answers the
+identity grants the ledger only `POST /v1/eligibility` and `GET /v1/persons/{person_id}/name` (its
+api/service_grants.py); rules answers the
 hospital registry and the treat-first rule to any caller. A dependency that cannot be reached, or answers
 5xx, is a 503 with Retry-After (never a 500): the caller retries the same Idempotency-Key.
 """
@@ -53,6 +54,17 @@ class IdentityClient(_Client):
         if r.status_code != 200:
             raise Unavailable(f"identity answered {r.status_code}", dependency="identity")
         return EligibilityAnswer.model_validate(r.json())
+
+    async def patient(self, person_id: str) -> dict[str, str | None] | None:
+        """The full name and masked ID number a printed document shows, read when it is rendered and kept
+        nowhere (identity audits the read); None when identity knows no such person."""
+        r = await self._call("GET", f"/v1/persons/{person_id}/name")
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise Unavailable(f"identity answered {r.status_code}", dependency="identity")
+        body = r.json()
+        return {"name": body.get("name"), "id_number_masked": body.get("id_number_masked")}
 
 
 class RulesClient(_Client):

@@ -16,3 +16,7 @@ class NotEligible(Problem):
         if not reasons:
             reasons = [{"code": "not_eligible", "text_zh": "不符合先诊疗后付费条件"}]
         return cls("；".join(r["text_zh"] for r in reasons), reasons=reasons, blacklisted=answer.blacklisted)
+
+
+class NotAcceptable(Problem):
+    kind, title, status = "not-acceptable", "No representation matches the Accept header", 406

@@ -47,7 +47,15 @@ def _nats_url(given: str | None, data_dir: Path) -> str:
     if given:
         return given
     written = data_dir / "nats.url"  # the embedded run's server, on a free port
-    return written.read_text().strip() if written.exists() else ConnectionSettings().nats_url
+    if not written.exists():
+        return ConnectionSettings().nats_url
+    # the local run's server has users (issue 15): the revocation bucket is the operator's to write
+    from onestop.cli.nats_auth import OPERATOR
+    from onestop.cli.nats_credentials import password, with_user
+
+    pw = password(data_dir / "keys", OPERATOR)
+    url = written.read_text().strip()
+    return with_user(url, OPERATOR, pw) if pw else url
 
 
 token_app = typer.Typer(help="Mint a client token (the token alone on the last line), or revoke tokens.",

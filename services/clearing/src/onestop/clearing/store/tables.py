@@ -1,8 +1,89 @@
-"""The clearing service's tables (its own database). All SQL of the service lives in store/."""
+"""The clearing service's tables (its own database). All SQL of the service lives in store/.
 
-from sqlalchemy import MetaData
+The books (domain/accounts.py has the chart): `account` holds each account's four sums, with its limit as a
+CHECK the database enforces; `transfer` is append-only. `worker_group` records which dedicated worker group owns
+which payer (postings/groups.py).
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
 
 from onestop.common.db import NAMING, platform_tables
 
 metadata = MetaData(naming_convention=NAMING)
 platform_tables(metadata)
+
+account = Table(
+    "account", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),  # uuid5 of the key (domain/accounts.py)
+    Column("hospital_code", String(64), nullable=False),
+    Column("payer", String(48), nullable=False),
+    Column("region_code", String(6), nullable=False),  # the fund's insurance region
+    Column("code", String(16), nullable=False),
+    Column("debits_must_not_exceed_credits", Boolean, nullable=False),
+    Column("credits_must_not_exceed_debits", Boolean, nullable=False),
+    Column("debits_pending", BigInteger, nullable=False, server_default=text("0")),
+    Column("debits_posted", BigInteger, nullable=False, server_default=text("0")),
+    Column("credits_pending", BigInteger, nullable=False, server_default=text("0")),
+    Column("credits_posted", BigInteger, nullable=False, server_default=text("0")),
+    Column("opened_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0",
+                    name="sums_non_negative"),
+    CheckConstraint("NOT debits_must_not_exceed_credits OR debits_pending + debits_posted <= credits_posted",
+                    name="debits_within_credits"),
+    CheckConstraint("NOT credits_must_not_exceed_debits OR credits_pending + credits_posted <= debits_posted",
+                    name="credits_within_debits"),
+    Index("uq_account_key", "hospital_code", "payer", "region_code", "code", unique=True),
+)
+
+transfer = Table(
+    "transfer", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),  # uuid5 of (event id, fund, leg): a replay is a no-op
+    Column("debit_account_id", UUID(as_uuid=True), ForeignKey("account.id"), nullable=False),
+    Column("credit_account_id", UUID(as_uuid=True), ForeignKey("account.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # posted | pending | post_pending | void_pending
+    Column("code", String(32), nullable=False),  # the flow: advance, reversal, claim …
+    Column("pending_id", UUID(as_uuid=True), ForeignKey("transfer.id"), nullable=True),
+    Column("corrects_id", UUID(as_uuid=True), ForeignKey("transfer.id"), nullable=True),
+    Column("hospital_code", String(64), nullable=False),
+    Column("payer", String(48), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("settlement_id", String(64), nullable=True),
+    Column("event_id", String(64), nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("settled_at", DateTime(timezone=True), nullable=True),  # the ledger's commit of the settlement
+    # the posting statement's clock, the last before its batch commits (not now(): the transaction's start)
+    Column("posted_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+    CheckConstraint("amount > 0 OR (amount = 0 AND kind IN ('post_pending', 'void_pending'))",
+                    name="amount_positive"),
+    CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+    CheckConstraint("(kind IN ('post_pending', 'void_pending')) = (pending_id IS NOT NULL)", name="pending_named"),
+    # a pending transfer is resolved once (posted or voided); a leg is reversed once
+    Index("uq_transfer_pending_id", "pending_id", unique=True, postgresql_where=text("pending_id IS NOT NULL")),
+    Index("uq_transfer_reversal_of", "corrects_id", unique=True, postgresql_where=text("code = 'reversal'")),
+    Index("ix_transfer_settlement", "settlement_id", "payer", "region_code"),
+    Index("ix_transfer_debit", "debit_account_id"),
+    Index("ix_transfer_credit", "credit_account_id"),
+)
+
+worker_group = Table(
+    "worker_group", metadata,
+    Column("payer", String(48), primary_key=True),  # a payer belongs to one dedicated group, or to none
+    Column("group_name", String(200), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

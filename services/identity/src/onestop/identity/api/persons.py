@@ -1,4 +1,4 @@
-"""GET /v1/persons/{person_id} and GET /v1/access-audit."""
+"""GET /v1/persons/{person_id}, GET /v1/persons/{person_id}/name and GET /v1/access-audit."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from onestop.common.pagination import Page, PageDep, PageRequest, invalid_cursor
 from onestop.common.ratelimit import RateLimited
 from onestop.contracts.enums import Role
 from onestop.identity.api.deps import RuntimeDep
-from onestop.identity.persons.service import view
+from onestop.identity.persons.service import name_of, view
 from onestop.identity.store import audit
 
 router = APIRouter(prefix="/v1", tags=["persons"], dependencies=[RateLimited])
@@ -23,6 +23,21 @@ router = APIRouter(prefix="/v1", tags=["persons"], dependencies=[RateLimited])
 @router.get("/persons/{person_id}", summary="A person's statuses; history for operators and the region's bureau")
 async def get_person(person_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
     return await view(runtime, principal, person_id)
+
+
+class PersonNameRead(BaseModel):
+    person_id: str
+    name: str | None
+    id_number_masked: str
+
+
+@router.get("/persons/{person_id}/name", response_model=PersonNameRead,
+            summary="The full name and masked ID number a printed document shows (services only)",
+            description="The `service` role only (SERVICE_GRANTS opens it to the ledger, which prints the "
+                        "patient's documents and keeps no name). Each read is in the access audit with the "
+                        "calling service as subject. `name` is null when no register gave one.")
+async def get_person_name(person_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
+    return await name_of(runtime, principal, person_id)
 
 
 class AuditEntryRead(BaseModel):

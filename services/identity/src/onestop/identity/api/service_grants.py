@@ -22,8 +22,10 @@ from onestop.contracts.enums import Role
 
 SERVICE_GRANTS: Mapping[str, tuple[str, ...]] = {
     # The ledger asks eligibility as of the admission date and snapshots the person facts on the stay
-    # (DESIGN §9.1 POST /v1/stays). Nothing else: no person view, no list, no import, no credit case.
-    "ledger": ("POST /v1/eligibility",),
+    # (DESIGN §9.1 POST /v1/stays), and the name and masked ID number its printed documents show (issue 13
+    # point 5: fetched when rendered, never stored in the ledger). Nothing else: no person view, no list, no
+    # import, no credit case.
+    "ledger": ("POST /v1/eligibility", "GET /v1/persons/{person_id}/name"),
     # rules and clearing call nothing of identity (identity calls rules, not the other way).
 }
 """calling service -> the endpoints ("METHOD /path/{template}") its `service` token may call."""

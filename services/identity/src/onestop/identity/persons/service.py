@@ -1,4 +1,5 @@
-"""Use cases that read a person: the treat-first eligibility decision and the person view, each audited."""
+"""Use cases that read a person: the treat-first eligibility decision, the person view and the name a printed
+document shows, each audited."""
 
 from __future__ import annotations
 
@@ -187,3 +188,25 @@ def _profile(pr: dict[str, Any] | None) -> dict[str, Any] | None:
     out.update(has_guardian=pr["guardian_cipher"] is not None, recorded_at=pr["recorded_at"].isoformat(),
                superseded_at=pr["superseded_at"].isoformat() if pr["superseded_at"] else None)
     return out
+
+
+NAME_ENDPOINT = "GET /v1/persons/{person_id}/name"
+
+
+async def name_of(runtime: Runtime, principal: Principal, person_id: str) -> dict[str, Any]:
+    """The full name and the masked ID number a printed document shows (the ledger's documents, issue 13 point 5:
+    the ledger keeps no name); `service` callers only, audited with the caller as subject."""
+    require_role(principal, Role.service)
+    try:
+        person_id = str(uuid.UUID(person_id))
+    except ValueError:
+        raise NotFound("no such person") from None
+    cipher: PiiCipher = runtime.extras["pii"]
+    async with runtime.db.transaction() as session:
+        p = await persons.get(session, person_id)
+        if p is None:
+            raise NotFound("no such person")
+        current = next((pr for pr in await persons.profiles(session, person_id) if pr["superseded_at"] is None), None)
+        await audit.record(session, principal, person_id=person_id, endpoint=NAME_ENDPOINT)
+    name = cipher.decrypt(current["name_cipher"]) if current and current["name_cipher"] else None
+    return {"person_id": person_id, "name": name, "id_number_masked": idn.mask(cipher.decrypt(p["id_cipher"]))}

@@ -19,7 +19,7 @@ from onestop.common.clock import now
 from onestop.common.errors import Conflict, InvalidInput, field_error
 from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Role
-from onestop.contracts.events.ledger import DocumentsReturned
+from onestop.contracts.events.ledger_agreements import DocumentsReturned
 from onestop.ledger.agreements.service import check_scope, get_row, read
 from onestop.ledger.store import agreements
 
@@ -61,3 +61,19 @@ async def hand_back(runtime: Runtime, principal: Principal, session: AsyncSessio
     await return_documents(runtime, session, agreement_id, kinds=kinds, returned_to=returned_to,
                            actor=principal.subject, returned_at=returned_at)
     return 200, await read(session, agreement_id)
+
+
+async def return_when_due(runtime: Runtime, session: AsyncSession, stay: dict[str, Any], *, returned_on: str | None,
+                          event: str, actor: str, to: str | None = None) -> list[str]:
+    """The region's policy (rules' operations `documents.returned_on`: `payment` — 000 §2.5 结清费用后即时归还,
+    001 三(二); or `signed_plan`) says the documents go back on `event`: hand back every card still held, to the
+    signer's relation unless `to` is given; the kinds returned ([] when the policy says otherwise or none is held)."""
+    if returned_on != event:
+        return []
+    held = await agreements.documents_held(session, stay["agreement_id"])
+    if not held:
+        return []
+    agreement = await get_row(session, stay["agreement_id"])
+    await return_documents(runtime, session, stay["agreement_id"], kinds=held,
+                           returned_to=to or agreement["signer_relation"], actor=actor)
+    return held

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from onestop.common.clock import now
 from onestop.common.errors import Conflict, field_error
 from onestop.common.service_app import Runtime
-from onestop.contracts.events.ledger import AgreementEnded, AgreementReopened
+from onestop.contracts.events.ledger_agreements import AgreementEnded, AgreementReopened
 from onestop.ledger.store import agreements, stays
 
 

@@ -23,7 +23,7 @@ from onestop.contracts.events.ledger import AgreementSigned
 from onestop.ledger.clients import IdentityClient, RulesClient
 from onestop.ledger.domain.sealing import Sealer
 from onestop.ledger.problems import NotEligible
-from onestop.ledger.store import agreements, stays
+from onestop.ledger.store import agreements, audit, stays
 
 # What identity's answer carries that the ledger does not keep: the masked number and the birth year identify
 # more than the stay needs.
@@ -114,6 +114,9 @@ async def view(principal: Principal, session: AsyncSession, agreement_id: str) -
     used_here = (principal.role is Role.hospital and row["scope"] != "hospital" and principal.hospital_code is not None
                  and await stays.admitted_under_at(session, agreement_id, principal.hospital_code))
     check_scope(principal, row, used_here=used_here)
+    # the agreement shows the person's categories: its reads are in the access audit, as a stay's are
+    await audit.record(session, principal, "GET /v1/agreements/{agreement_id}", person_ref=row["person_ref"],
+                       detail=row["agreement_id"])
     return await read(session, agreement_id)
 
 

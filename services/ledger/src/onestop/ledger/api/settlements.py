@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from onestop.common.auth import CurrentPrincipal
 from onestop.common.clock import TZ, as_shanghai
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.common.openapi import problem_responses
+from onestop.common.pagination import PageDep
 from onestop.contracts.enums import DischargeWay
+from onestop.contracts.settlement_list import SettlementPage
 from onestop.ledger.api.deps import RuntimeDep
-from onestop.ledger.settlements import reads, service
+from onestop.ledger.settlements import lists, reads, service
+from onestop.ledger.settlements.scope import Asked
 from onestop.ledger.settlements.service import Discharge
 
 router = APIRouter(prefix="/v1", tags=["settlements"])
@@ -97,11 +100,50 @@ async def reverse(settlement_id: str, body: ReversalRequest, runtime: RuntimeDep
     return await runtime.idempotency.run(principal, idempotency_key, fingerprint, work)
 
 
-@router.get("/settlements/{settlement_id}", summary="A settlement (its hospital, a bureau of its region, operator)",
-            responses=problem_responses(404))
-async def get_settlement(settlement_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
+_PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+@router.get("/settlements", summary="Settlements with their totals, for reconciliation, funds and bureaus",
+            description="Finals, mid-stay parts and reversals (a reversal's amounts negative), each with every "
+                        "fund's amount and a link to its lines, oldest first, with a cursor; `totals` are over the "
+                        "whole filtered set (count, total, each payer, self pay), on every page. `period` (YYYY-MM) "
+                        "is the month of the settlement's `through` date (the discharge date; a part's last day) in "
+                        "Asia/Shanghai, NHSA `setlym`; a reversal falls in the month of what it reverses. `payer`: "
+                        "the settlements that fund paid (a fund is payer × insurance region: give `region_code`). "
+                        "`region_code` is the insurance region (参保地), a province or city code taking its "
+                        "counties. A hospital token lists its own hospital's, a bureau its region's, a payer token "
+                        "its fund's in its region, an operator or clearing's service token all; asking outside the "
+                        "scope is a 403. Bad parameters: 422 naming them.",
+            response_model=SettlementPage, responses=problem_responses(403, 422))
+async def list_settlements(
+        runtime: RuntimeDep, principal: CurrentPrincipal, page: PageDep,
+        hospital_code: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+        payer: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = None,
+        region_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+        period: Annotated[str | None, Query(pattern=_PERIOD, description="YYYY-MM")] = None) -> Any:
+    return await lists.listing(runtime, principal, Asked(hospital_code=hospital_code, region_code=region_code,
+                                                         payer=payer, period=period), page)
+
+
+@router.get("/settlements/{settlement_id}", summary="A settlement (as shaped here, or in NHSA 2304's names)",
+            description="Its hospital, a bureau of its region, a payer token of a fund that paid in it (its "
+                        "region), an operator or clearing. `shape=nhsa`: `setlinfo` and `setldetail[]` in the "
+                        "national 2304 field names (see ledger/domain/nhsa.py for the sums); a reversal there has "
+                        "every amount negative.",
+            responses=problem_responses(404, 422))
+async def get_settlement(settlement_id: str, runtime: RuntimeDep, principal: CurrentPrincipal,
+                         shape: Annotated[Literal["default", "nhsa"], Query()] = "default") -> Any:
     async with runtime.db.transaction() as session:
-        return await reads.one(session, principal, settlement_id)
+        return await reads.one(session, principal, settlement_id, national=shape == "nhsa")
+
+
+@router.get("/settlements/{settlement_id}/lines", summary="The fee lines a settlement took, refunds among them",
+            description="Readable by whoever reads the settlement (a fund's reviewer reads the lines its claims "
+                        "name). A reversal's lines are those of the settlement it reverses.",
+            responses=problem_responses(404))
+async def settlement_lines(settlement_id: str, runtime: RuntimeDep, principal: CurrentPrincipal) -> Any:
+    async with runtime.db.transaction() as session:
+        return await reads.lines(session, principal, settlement_id)
 
 
 @router.get("/stays/{stay_id}/settlements", summary="A stay's settlements, parts and reversals, in order",

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from onestop.common.auth import CurrentPrincipal
 from onestop.common.idempotency import IdempotencyKeyHeader, request_hash
 from onestop.common.openapi import problem_responses
+from onestop.common.pagination import PageDep
 from onestop.contracts.enums import HospitalLevel, StayKind
 from onestop.contracts.money import NonNegativeYuan
 from onestop.ledger.api.deps import RuntimeDep
-from onestop.ledger.stays import service
+from onestop.ledger.stays import listing, service
 
 router = APIRouter(prefix="/v1", tags=["stays"])
 
@@ -55,6 +57,22 @@ async def admit(body: StayRequest, runtime: RuntimeDep, principal: CurrentPrinci
 
     fingerprint = request_hash("POST", "/v1/stays", body.model_dump(mode="json"))
     return await runtime.idempotency.run(principal, idempotency_key, fingerprint, work)
+
+
+@router.get("/stays", summary="Stays, by admission time, with a cursor",
+            description="A hospital token lists its own hospital's, a bureau its region's (insured or treated "
+                        "there; a province or city code takes its counties), an operator all; asking outside the "
+                        "scope is a 403. `admitted_from`/`admitted_to` are Asia/Shanghai dates, both inclusive. "
+                        "Bad parameters: 422 naming them.",
+            responses=problem_responses(403, 422))
+async def list_stays(runtime: RuntimeDep, principal: CurrentPrincipal, page: PageDep,
+                     hospital_code: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+                     region_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
+                     state: Literal["open", "settled", "cancelled"] | None = None,
+                     admitted_from: date | None = None, admitted_to: date | None = None) -> Any:
+    return await listing.listing(runtime, principal, listing.StayQuery(
+        hospital_code=hospital_code, region_code=region_code, state=state, admitted_from=admitted_from,
+        admitted_to=admitted_to), page)
 
 
 @router.get("/stays/{stay_id}", summary="A stay (its hospital, a bureau of its region, operator)",

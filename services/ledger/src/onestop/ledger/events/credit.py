@@ -4,10 +4,10 @@ it admitted at; a city-wide agreement (启东) stops working city-wide at once. 
 (at most once per event id, in the same transaction as the ends and their events); an unreadable payload is
 parked by the consumer. A lift changes nothing here: a lifted person signs a new agreement.
 
-Why every agreement and not only those inside the event's `scope_region_code`: an agreement is signed in the
-person's insurance region, and identity itself refuses eligibility to the person within that scope; an agreement
-outside it (another region's) would still be refused at admission by identity's answer, so ending all is the
-plain reading of issue 12 point 1 (revoked when identity blacklists the person).
+Why every agreement and not only those inside the event's `scope_region_code`: issue 12 point 1 revokes the
+agreement when identity blacklists the person, and an agreement is signed in the person's insurance region, which
+the blacklisting's reach (the deciding region's county or city) covers; a narrower reading would be a choice of
+ours the seeds do not make (004 二(四): 不再享受"先看病后付费"诊疗服务).
 """
 
 from __future__ import annotations

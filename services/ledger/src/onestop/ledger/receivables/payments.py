@@ -22,11 +22,13 @@ from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Role
 from onestop.contracts.events.ledger import PaymentReceived
 from onestop.contracts.money import format_fen, parse_yuan
+from onestop.ledger.agreements.custody import return_when_due
+from onestop.ledger.clients import RulesClient
 from onestop.ledger.domain import bill
 from onestop.ledger.domain.payments import Balance, daily_close
 from onestop.ledger.settlements.service import Discharge
 from onestop.ledger.statements.estimate import quote_part
-from onestop.ledger.stays.service import check_scope, get_row
+from onestop.ledger.stays.service import audited_read, check_scope, get_row
 from onestop.ledger.store import fees, payments
 
 
@@ -66,6 +68,14 @@ async def _prepare(runtime: Runtime, principal: Principal, stay_id: str) -> tupl
     return stay["lines_version"], await _estimate(runtime, principal, stay)
 
 
+async def _returned_on(runtime: Runtime, stay_id: str) -> str | None:
+    """When the region's policy hands the documents back (asked of rules before any lock)."""
+    async with runtime.db.transaction() as session:
+        stay = await get_row(session, stay_id)
+    rules: RulesClient = runtime.extras["rules"]
+    return await rules.documents_returned_on(stay["insurance_region_code"], today())
+
+
 async def _locked(session: AsyncSession, principal: Principal, stay_id: str) -> dict[str, Any]:
     stay = await get_row(session, stay_id, for_update=True)
     check_scope(principal, stay, change=True)
@@ -100,11 +110,13 @@ async def _record(runtime: Runtime, principal: Principal, session: AsyncSession,
 
 async def pay(runtime: Runtime, principal: Principal, stay_id: str, *, amount_fen: int, method: str,
               receipt_no: str | None, paid_at: datetime | None, key: str | None, fingerprint: str) -> Any:
-    """A payment on account (open stay) or of the patient's share (settled stay), never above what may be paid."""
+    """A payment on account (open stay) or of the patient's share (settled stay), never above what may be paid.
+    The payment that leaves nothing owed hands back the documents held, where the region's policy says so."""
     async with runtime.idempotency.claim(principal, key, fingerprint) as claim:
         if claim.stored is not None:
             return claim.stored
         estimated = await _prepare(runtime, principal, stay_id)
+        returned_on = await _returned_on(runtime, stay_id)
 
         async def work(session: AsyncSession) -> tuple[int, dict[str, Any]]:
             stay = await _locked(session, principal, stay_id)
@@ -115,8 +127,12 @@ async def pay(runtime: Runtime, principal: Principal, stay_id: str, *, amount_fe
                                    errors=[field_error("amount", f"above {format_fen(balance.payable)}")])
             await _receipt(session, stay["hospital_code"], receipt_no)
             kind = "on_account" if stay["state"] == "open" else "self_pay"
-            return 201, await _record(runtime, principal, session, stay, balance, kind=kind, amount_fen=amount_fen,
-                                      method=method, receipt_no=receipt_no, paid_at=paid_at or now())
+            out = await _record(runtime, principal, session, stay, balance, kind=kind, amount_fen=amount_fen,
+                                method=method, receipt_no=receipt_no, paid_at=paid_at or now())
+            if kind == "self_pay" and out["balance"]["owed"] == "0.00":
+                out["documents_returned"] = await return_when_due(runtime, session, stay, returned_on=returned_on,
+                                                                  event="payment", actor=principal.subject)
+            return 201, out
 
         return await claim.commit(work)
 
@@ -169,8 +185,7 @@ async def void(runtime: Runtime, principal: Principal, session: AsyncSession, pa
 
 
 async def of_stay(runtime: Runtime, principal: Principal, session: AsyncSession, stay_id: str) -> dict[str, Any]:
-    stay = await get_row(session, stay_id)
-    check_scope(principal, stay)
+    stay = await audited_read(session, principal, stay_id, "GET /v1/stays/{stay_id}/payments")
     due, paid = await payments.balance(session, stay_id)
     return {"stay_id": stay_id, "items": [payment_view(r) for r in await payments.of_stay(session, stay_id)],
             "balance": balance_view(Balance(due, paid), stay)}

@@ -19,9 +19,11 @@ from onestop.common.service_app import Runtime
 from onestop.contracts.enums import Role
 from onestop.contracts.events.ledger import InstalmentTerms, RepaymentPlanSigned
 from onestop.contracts.money import format_fen
+from onestop.ledger.agreements.custody import return_when_due
+from onestop.ledger.clients import RulesClient
 from onestop.ledger.domain.payments import Balance
 from onestop.ledger.domain.plans import Instalment, problems, statuses
-from onestop.ledger.stays.service import check_scope, get_row
+from onestop.ledger.stays.service import audited_read, check_scope, get_row
 from onestop.ledger.store import payments, plans
 
 
@@ -63,13 +65,17 @@ async def sign(runtime: Runtime, principal: Principal, session: AsyncSession, st
         instalments=[InstalmentTerms(number=x.number, due_date=x.due_date, amount=format_fen(x.amount))  # type: ignore[arg-type]
                      for x in terms],
         replaces_plan_id=replaces, signer_relation=relation, signed_at=at))
-    return 201, await _view(session, row, paid, today())
+    out = await _view(session, row, paid, today())
+    rules: RulesClient = runtime.extras["rules"]
+    returned_on = await rules.documents_returned_on(stay["insurance_region_code"], today())
+    out["documents_returned"] = await return_when_due(runtime, session, stay, returned_on=returned_on,
+                                                      event="signed_plan", actor=principal.subject, to=relation)
+    return 201, out
 
 
 async def read(session: AsyncSession, principal: Principal, stay_id: str, as_of: date | None = None) -> dict[str, Any]:
     """The stay's current plan with each instalment's status, and the plans it replaced (newest first)."""
-    stay = await get_row(session, stay_id)
-    check_scope(principal, stay)
+    await audited_read(session, principal, stay_id, "GET /v1/stays/{stay_id}/repayment-plan")
     rows = await plans.of_stay(session, stay_id)
     if not rows:
         raise NotFound("the stay has no repayment plan")

@@ -37,7 +37,17 @@ from onestop.ledger.domain.payments import Balance
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.settlements.shape import shape
 from onestop.ledger.stays.service import ask_identity, check_scope, get_row
-from onestop.ledger.store import accumulators, agreements, fees, payments, settlements, statements, stays
+from onestop.ledger.store import (
+    accumulators,
+    agreements,
+    fees,
+    payments,
+    plans,
+    settlement_lists,
+    settlements,
+    statements,
+    stays,
+)
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,7 @@ async def _commit(runtime: Runtime, principal: Principal, session: AsyncSession,
     funds = fund_rows(quote)
     await settlements.add(session, row, funds)
     await fees.take(session, stay_id, [x.line_id for x in lines], settlement_id)
+    await settlement_lists.record_lines(session, settlement_id, stay_id)
     if d.final:
         await lifecycle.end_with_stay(runtime, session, stay, reason="with_stay", at=at)
     await runtime.outbox.add(session, SettlementFinalized(**_facts(stay, row, funds)))  # type: ignore[arg-type]
@@ -304,7 +315,10 @@ async def reverse(runtime: Runtime, principal: Principal, session: AsyncSession,
              for f in await settlements.funds(session, settlement_id)]
     await settlements.add(session, row, funds)
     await settlements.mark_reversed(session, settlement_id, reversal_id)
-    await fees.give_back(session, settlement_id)
+    await fees.give_back(session, stay["stay_id"], settlement_id)
+    plan = await plans.active(session, stay["stay_id"])
+    if plan is not None:  # the plan was for the reversed share: the re-settlement's share gets a plan of its own
+        await plans.end(session, plan["plan_id"], "cancelled")
     earlier = await settlements.standing_parts(session, stay["stay_id"])
     if not await stays.reopen(session, stay["stay_id"], max((p["through"] for p in earlier), default=None)):
         open_id = await stays.open_stay_of(session, stay["person_ref"], stay["newborn"], stay["hospital_code"])

@@ -18,14 +18,14 @@ from onestop.contracts.money import format_fen
 from onestop.ledger.domain import bill, statement
 from onestop.ledger.quotes import QuoteClient
 from onestop.ledger.statements.estimate import view
-from onestop.ledger.stays.service import check_scope, get_row
+from onestop.ledger.stays.service import audited_read
 from onestop.ledger.store import accumulators, fees, settlements, statements
 
 
 async def daily(runtime: Runtime, principal: Principal, stay_id: str, day: date) -> dict[str, Any]:
     async with runtime.db.transaction() as session:
-        stay = await get_row(session, stay_id)
-        check_scope(principal, stay)
+        stay = await audited_read(session, principal, stay_id, "GET /v1/stays/{stay_id}/daily-statement",
+                                  detail=f"date={day.isoformat()}")
         admitted_on = as_shanghai(stay["admitted_at"]).date()
         if day < admitted_on:
             raise InvalidInput("the date is before the admission",

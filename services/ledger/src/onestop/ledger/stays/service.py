@@ -25,7 +25,7 @@ from onestop.ledger.agreements.service import designated, eligibility_snapshot
 from onestop.ledger.clients import IdentityClient
 from onestop.ledger.domain.sealing import Sealer, Unsealable
 from onestop.ledger.problems import NotEligible
-from onestop.ledger.store import agreements, stays
+from onestop.ledger.store import agreements, audit, stays
 
 
 async def ask_identity(runtime: Runtime, agreement: dict[str, Any], hospital_code: str, on: date) -> Any:
@@ -98,7 +98,7 @@ async def admit(runtime: Runtime, principal: Principal, session: AsyncSession, *
         region_code=answer.insurance.region_code, hospital_code=hospital_code,
         hospital_region_code=hospital["region_code"], hospital_level=hospital["level"], kind=kind,  # type: ignore[arg-type]
         categories=[c.value for c in answer.person.categories], admitted_at=admitted_at))
-    return 201, _shape(await get_row(session, stay_id))
+    return 201, shape(await get_row(session, stay_id))
 
 
 async def get_row(session: AsyncSession, stay_id: str, *, for_update: bool = False) -> dict[str, Any]:
@@ -124,10 +124,19 @@ def check_scope(principal: Principal, row: dict[str, Any], *, change: bool = Fal
     raise NotFound("no such stay")
 
 
-async def read(session: AsyncSession, principal: Principal, stay_id: str) -> dict[str, Any]:
+async def audited_read(session: AsyncSession, principal: Principal, stay_id: str, endpoint: str, *,
+                       detail: str | None = None) -> dict[str, Any]:
+    """The stay, if the caller may read it, and the access-audit row of that read (one INSERT, in the read's
+    transaction): every read of a stay or of what it holds goes through here. `endpoint` is the route."""
     row = await get_row(session, stay_id)
     check_scope(principal, row)
-    return _shape(row)
+    await audit.record(session, principal, endpoint, stay_id=row["stay_id"], person_ref=row["person_ref"],
+                       detail=detail)
+    return row
+
+
+async def read(session: AsyncSession, principal: Principal, stay_id: str) -> dict[str, Any]:
+    return shape(await audited_read(session, principal, stay_id, "GET /v1/stays/{stay_id}"))
 
 
 async def cancel(runtime: Runtime, principal: Principal, session: AsyncSession, stay_id: str,
@@ -145,10 +154,10 @@ async def cancel(runtime: Runtime, principal: Principal, session: AsyncSession, 
     await runtime.outbox.add(session, StayCancelled(
         stay_id=stay_id, person_ref=row["person_ref"], region_code=row["insurance_region_code"],
         hospital_code=row["hospital_code"], cancelled_at=at))
-    return 200, _shape(await get_row(session, stay_id))
+    return 200, shape(await get_row(session, stay_id))
 
 
-def _shape(row: dict[str, Any]) -> dict[str, Any]:
+def shape(row: dict[str, Any]) -> dict[str, Any]:
     eligibility = row["eligibility"]
     return {
         "stay_id": row["stay_id"], "agreement_id": row["agreement_id"], "person_ref": row["person_ref"],

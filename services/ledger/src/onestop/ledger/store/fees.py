@@ -86,8 +86,11 @@ async def take(session: AsyncSession, stay_id: str, line_ids: Sequence[str], set
                               .values(settlement_id=settlement_id), {"ids": list(line_ids)})
 
 
-async def give_back(session: AsyncSession, settlement_id: str) -> None:
-    await session.execute(update(fee_line).where(fee_line.c.settlement_id == settlement_id)
+async def give_back(session: AsyncSession, stay_id: str, settlement_id: str) -> None:
+    """A reversal gives its settlement's lines back to the stay (within the stay's lines: the primary key's
+    prefix, not a scan of every fee line by settlement_id, which has no index)."""
+    await session.execute(update(fee_line).where(fee_line.c.stay_id == stay_id,
+                                                 fee_line.c.settlement_id == settlement_id)
                           .values(settlement_id=None))
 
 

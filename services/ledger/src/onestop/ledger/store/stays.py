@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,3 +93,27 @@ async def admitted_under_at(session: AsyncSession, agreement_id: str, hospital_c
     """Whether the hospital admitted a stay under the agreement (a city-wide agreement used elsewhere)."""
     return (await session.execute(select(stay.c.stay_id).where(
         stay.c.agreement_id == agreement_id, stay.c.hospital_code == hospital_code).limit(1))).first() is not None
+
+
+async def page(session: AsyncSession, *, hospital_code: str | None, region_prefix: str | None, state: str | None,
+               admitted_from: datetime | None, admitted_before: datetime | None,
+               after: tuple[datetime, str] | None, limit: int) -> list[dict[str, Any]]:
+    """Stays by (admitted_at, stay_id); `region_prefix` matches the insurance or the hospital's region."""
+    c = stay.c
+    q = select(stay)
+    if hospital_code is not None:
+        q = q.where(c.hospital_code == hospital_code)
+    if region_prefix is not None:
+        q = q.where(or_(c.insurance_region_code.startswith(region_prefix, autoescape=True),
+                        c.hospital_region_code.startswith(region_prefix, autoescape=True)))
+    if state is not None:
+        q = q.where(c.state == state)
+    if admitted_from is not None:
+        q = q.where(c.admitted_at >= admitted_from)
+    if admitted_before is not None:
+        q = q.where(c.admitted_at < admitted_before)
+    if after is not None:
+        key = tuple_(literal(after[0], c.admitted_at.type), literal(after[1], c.stay_id.type))
+        q = q.where(tuple_(c.admitted_at, c.stay_id) > key)
+    rows = (await session.execute(q.order_by(c.admitted_at, c.stay_id).limit(limit))).mappings()
+    return [dict(r) for r in rows]

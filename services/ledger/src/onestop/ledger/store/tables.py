@@ -95,6 +95,8 @@ stay = Table(
     Index("ux_stay_open", "person_ref", "newborn", "hospital_code", unique=True,
           postgresql_where=text("state = 'open'")),
     Index("ix_stay_hospital", "hospital_code", "stay_id"),
+    Index("ix_stay_hospital_admitted", "hospital_code", "admitted_at", "stay_id"),  # GET /v1/stays
+    Index("ix_stay_admitted", "admitted_at", "stay_id"),
 )
 
 fee_line = Table(
@@ -165,6 +167,17 @@ settlement = Table(
     Index("ix_settlement_person_year", "person_ref", "newborn", "year", "seq"),
     Index("ix_settlement_hospital", "hospital_code", "settled_at", "settlement_id"),
     Index("ix_settlement_region", "insurance_region_code", "settled_at", "settlement_id"),
+    # GET /v1/settlements walks by seq within a hospital or a region, or a period (`through`'s month)
+    Index("ix_settlement_hospital_seq", "hospital_code", "seq"),
+    Index("ix_settlement_region_seq", "insurance_region_code", "seq"),
+    Index("ix_settlement_through", "through"),
+)
+
+settlement_line = Table(  # the fee lines a settlement took (refunds included); kept when a reversal gives them back
+    "settlement_line", metadata,
+    Column("settlement_id", UUID(as_uuid=False), ForeignKey("settlement.settlement_id"), primary_key=True),
+    Column("stay_id", UUID(as_uuid=False), nullable=False),
+    Column("line_id", String(64), primary_key=True),
 )
 
 settlement_fund = Table(  # one row per payer of a settlement, in waterfall order, with its national fund code
@@ -257,7 +270,7 @@ repayment_plan = Table(  # 延期、分期还款协议 (000 §3, 001 三(三)); 
     Column("hospital_code", String(32), nullable=False),
     Column("person_ref", UUID(as_uuid=False), nullable=False),
     Column("insurance_region_code", String(6), nullable=False),
-    Column("state", String(16), nullable=False),  # active | paid | replaced | written_off
+    Column("state", String(16), nullable=False),  # active | replaced | written_off | cancelled (reversed)
     Column("amount_fen", BigInteger, nullable=False),  # what was owed when it was signed: the instalments' sum
     Column("paid_before_fen", BigInteger, nullable=False),  # the stay's payments when it was signed
     Column("replaces", UUID(as_uuid=False), ForeignKey("repayment_plan.plan_id"), nullable=True),
@@ -320,4 +333,19 @@ write_off = Table(  # an operator writes off what a patient owes (unable to pay,
     Column("reason", Text, nullable=False),
     Column("written_off_by", String(200), nullable=False),
     Column("written_off_at", DateTime(timezone=True), nullable=False),
+)
+
+access_audit = Table(  # who read a stay or a settlement (or listed them), as identity's access_audit does
+    "access_audit", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("subject", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("hospital_code", String(32), nullable=True),  # the caller's hospital (a hospital token)
+    Column("stay_id", UUID(as_uuid=False), nullable=True),
+    Column("person_ref", UUID(as_uuid=False), nullable=True),
+    Column("endpoint", String(128), nullable=False),  # "GET /v1/stays/{stay_id}": the route, never the path
+    Column("detail", String(512), nullable=True),  # a list's filter (codes and dates only), a settlement id
+    Index("ix_access_audit_person", "person_ref", "id"),
+    Index("ix_access_audit_subject", "subject", "id"),
 )
