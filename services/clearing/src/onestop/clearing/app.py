@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from onestop.clearing.api import advances, invariants
+from onestop.clearing.api import advances, claims, invariants
 from onestop.clearing.postings.groups import Group
 from onestop.clearing.postings.worker import PostingWorker
 from onestop.clearing.settings import Settings
@@ -37,6 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="onestop clearing",
         description="Per-fund advance accounts (double-entry), claims, decisions, disbursements, reconciliation.",
         metadata=metadata,
-        routers=[advances.router, invariants.router, parked_api.router],
+        routers=[advances.router, invariants.router, parked_api.router, claims.router],
         on_start=start,
     )

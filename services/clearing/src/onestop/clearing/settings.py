@@ -21,6 +21,10 @@ class Settings(ServiceSettings):
     posting_batch: int = Field(200, ge=1, le=1000, description="events a posting worker fetches and posts in "
                                                                "one transaction")
 
+    claims_apply_by_day: int = Field(10, ge=1, le=28, description="the day of the month on which the previous "
+                                     "month's claims are made automatically (rules' operations "
+                                     "`claims.apply_by_day`: 10 in every policy today)")
+
     @field_validator("payer")
     @classmethod
     def _payers(cls, v: str | None) -> str | None:

@@ -38,6 +38,8 @@ class Settlement:
     fund_pay: int
     settled_at: datetime
     reverses_settlement_id: str | None = None
+    setlym: str = ""  # YYYYMM of the discharge date (the ledger's period): the claim month it belongs to
+    total: int = 0  # the settlement's total cost (a claim's medfee_sumamt)
 
 
 def legs(s: Settlement) -> list[tuple[Fund, int]]:

@@ -15,6 +15,7 @@ from onestop.clearing.domain.accounts import Fund
 from onestop.clearing.domain.advances import Settlement, advances, reversals
 from onestop.clearing.domain.transfers import Transfer
 from onestop.clearing.store import books
+from onestop.clearing.store import claims as claims_store
 from onestop.contracts.events.base import Envelope
 from onestop.contracts.events.ledger import SettlementFinalized, SettlementReversed
 
@@ -30,7 +31,8 @@ def settlement_of(envelope: Envelope) -> Settlement:
         event_id=envelope.id, settlement_id=event.settlement_id, hospital_code=event.hospital_code,
         region_code=event.region_code, funds=[(f.payer, f.amount) for f in event.funds],
         fund_pay=event.fund_pay, settled_at=event.settled_at,
-        reverses_settlement_id=event.reverses_settlement_id if isinstance(event, SettlementReversed) else None)
+        reverses_settlement_id=event.reverses_settlement_id if isinstance(event, SettlementReversed) else None,
+        setlym=event.discharged_on.strftime("%Y%m"), total=event.total)
 
 
 async def post_settlements(session: AsyncSession, envelopes: Sequence[Envelope], mine: Callable[[str], bool]) -> int:
@@ -55,4 +57,5 @@ async def post_settlements(session: AsyncSession, envelopes: Sequence[Envelope],
 
             made = reversals(s, mine, original, is_claimed)
         planned += made
+    await claims_store.record_periods(session, batch)  # which claim month each settlement belongs to
     return await books.post(session, planned)

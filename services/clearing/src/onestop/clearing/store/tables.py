@@ -10,9 +10,11 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -86,4 +88,95 @@ worker_group = Table(
     Column("payer", String(48), primary_key=True),  # a payer belongs to one dedicated group, or to none
     Column("group_name", String(200), nullable=False),
     Column("registered_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# claims (issue 14 points 4-6; claims/): a settlement's month as the ledger's `period` (its discharge month), read
+# from its finalized event by the posting worker, so a claim picks its month's legs without asking the ledger
+settlement_period = Table(
+    "settlement_period", metadata,
+    Column("settlement_id", String(64), primary_key=True),
+    Column("hospital_code", String(64), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("setlym", String(6), nullable=False),  # YYYYMM, NHSA's 清算年月
+    Column("total", BigInteger, nullable=False),  # the settlement's total cost (medfee_sumamt), fen
+)
+
+claim = Table(
+    "claim", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("hospital_code", String(64), nullable=False),
+    Column("payer", String(48), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("setlym", String(6), nullable=False),
+    Column("supplementary", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),  # submitted | decided | withdrawn
+    Column("count", Integer, nullable=False),
+    Column("total_cost", BigInteger, nullable=False),
+    Column("fund_amount", BigInteger, nullable=False),  # the claimed amount: legs less owed-back lines
+    Column("approved", BigInteger, nullable=False, server_default=text("0")),
+    Column("rejected", BigInteger, nullable=False, server_default=text("0")),
+    Column("owed_back_netted", BigInteger, nullable=False, server_default=text("0")),
+    Column("prepayment_netted", BigInteger, nullable=False, server_default=text("0")),
+    Column("paid", BigInteger, nullable=False, server_default=text("0")),
+    Column("submitted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("status IN ('submitted', 'decided', 'withdrawn')", name="status"),
+    # one open claim per hospital × fund × month (a withdrawn or decided one frees the period)
+    Index("uq_claim_open_period", "hospital_code", "payer", "region_code", "setlym", unique=True,
+          postgresql_where=text("status = 'submitted'")),
+)
+
+claim_item = Table(
+    "claim_item", metadata,
+    Column("claim_id", UUID(as_uuid=True), ForeignKey("claim.id"), primary_key=True),
+    Column("settlement_id", String(64), primary_key=True),
+    Column("payer", String(48), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("kind", String(16), nullable=False),  # leg | owed_back (a reversal of a claimed leg, negative)
+    Column("amount", BigInteger, nullable=False),
+    Column("total_cost", BigInteger, nullable=False),
+    Column("transfer_id", UUID(as_uuid=True), ForeignKey("transfer.id"), nullable=False),  # pending / reversal
+    Column("active", Boolean, nullable=False, server_default=text("true")),  # false once its claim is withdrawn
+    Column("decision", String(16), nullable=True),  # approve | deduct | reject | netted
+    Column("approved", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    # an appeal (申诉) reopens the rejected part once: a new pending of it, decided again (claims/appeals.py)
+    Column("appealed", Boolean, nullable=False, server_default=text("false")),
+    Column("appeal_note", Text, nullable=True),
+    Column("appeal_transfer_id", UUID(as_uuid=True), ForeignKey("transfer.id"), nullable=True),
+    Column("approved_before_appeal", BigInteger, nullable=True),
+    CheckConstraint("kind IN ('leg', 'owed_back')", name="kind"),
+    CheckConstraint("(kind = 'leg') = (amount > 0)", name="sign"),
+    Index("uq_claim_item_leg", "settlement_id", "payer", "region_code", unique=True,
+          postgresql_where=text("active AND kind = 'leg'")),  # a leg is in one claim at a time
+)
+
+disbursement = Table(
+    "disbursement", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("claim_id", UUID(as_uuid=True), ForeignKey("claim.id"), nullable=False),
+    Column("payer", String(48), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("paid_on", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    Index("uq_disbursement_reference", "payer", "region_code", "reference", unique=True),
+)
+
+prepayment = Table(
+    "prepayment", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("hospital_code", String(64), nullable=False),
+    Column("payer", String(48), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("paid_on", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    Index("uq_prepayment_reference", "payer", "region_code", "reference", unique=True),
 )
