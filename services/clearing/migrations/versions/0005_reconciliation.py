@@ -1,4 +1,4 @@
-"""Recorded reconciliations and their differences (issue 14 point 7).
+"""Recorded reconciliations and their differences, fund budgets' reached thresholds (issue 14 points 7, 9).
 
 down_revision is "0003" until the claims piece's "0004" is on main: the lead re-chains it to "0004" at merge.
 
@@ -51,8 +51,18 @@ def upgrade() -> None:
         sa.CheckConstraint("kind IN ('missing_in_clearing', 'missing_in_ledger', 'amount')",
                            name="ck_reconciliation_difference_kind_known"),
     )
+    op.create_table(
+        "budget_threshold",
+        sa.Column("payer", sa.String(48), primary_key=True),
+        sa.Column("region_code", sa.String(6), primary_key=True),
+        sa.Column("period_start", sa.Date, primary_key=True),
+        sa.Column("threshold", sa.Integer, primary_key=True),
+        sa.Column("consumed", sa.BigInteger, nullable=False),
+        sa.Column("reached_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("budget_threshold")
     op.drop_table("reconciliation_difference")
     op.drop_table("reconciliation_run")

@@ -6,10 +6,10 @@ import json
 import sys
 from typing import Any
 
-from onestop.contracts.events import identity, ledger, rules
+from onestop.contracts.events import clearing, identity, ledger, rules
 from onestop.contracts.events.base import EventPayload, stream_name
 
-EVENT_MODULES = [rules, identity, ledger]
+EVENT_MODULES = [rules, identity, ledger, clearing]
 
 
 def event_classes() -> list[type[EventPayload]]:

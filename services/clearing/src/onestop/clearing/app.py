@@ -10,7 +10,9 @@ import httpx
 from fastapi import FastAPI
 
 from onestop.clearing.api import advances, invariants
-from onestop.clearing.clients import LedgerClient
+from onestop.clearing.budgets import api as budgets_api
+from onestop.clearing.budgets import service as budgets
+from onestop.clearing.clients import LedgerClient, RulesClient
 from onestop.clearing.postings.groups import Group
 from onestop.clearing.postings.worker import PostingWorker
 from onestop.clearing.reconciliation import api as reconciliation_api
@@ -25,10 +27,11 @@ WORKER = "posting_worker"  # Runtime.extras key
 
 
 def create_app(settings: Settings | None = None, *,
-               ledger_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+               ledger_transport: httpx.AsyncBaseTransport | None = None,
+               rules_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """Build the app; the lifespan opens the database and NATS, registers the worker's group and starts it.
 
-    `ledger_transport` lets tests serve the ledger in-process (`httpx.ASGITransport(app)`)."""
+    The transports let tests serve the ledger and rules in-process (`httpx.ASGITransport(app)`)."""
     settings = settings or Settings()
 
     async def start(runtime: Runtime) -> None:
@@ -39,18 +42,24 @@ def create_app(settings: Settings | None = None, *,
         runtime.extras[WORKER] = worker
         runtime.extras[LEDGER] = LedgerClient(settings.ledger_url, runtime.service_tokens.auth("ledger"),
                                               settings.dependency_timeout_s, ledger_transport)
+        runtime.extras[budgets.RULES] = RulesClient(settings.rules_url, runtime.service_tokens.auth("rules"),
+                                                    settings.dependency_timeout_s, rules_transport)
+        if settings.budget_check_interval_s is not None:
+            runtime.spawn(budgets.loop(runtime, settings.budget_check_interval_s), "budget-check")
         start_consumers(runtime, [worker])
 
     async def stop(runtime: Runtime) -> None:
-        if LEDGER in runtime.extras:
-            await runtime.extras[LEDGER].close()
+        for client in (LEDGER, budgets.RULES):
+            if client in runtime.extras:
+                await runtime.extras[client].close()
 
     return build_app(
         settings,
         title="onestop clearing",
         description="Per-fund advance accounts (double-entry), claims, decisions, disbursements, reconciliation.",
         metadata=metadata,
-        routers=[advances.router, invariants.router, parked_api.router, reconciliation_api.router],
+        routers=[advances.router, invariants.router, parked_api.router, reconciliation_api.router,
+                 budgets_api.router],
         on_start=start,
         on_stop=stop,
     )

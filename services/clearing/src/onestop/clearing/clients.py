@@ -6,6 +6,7 @@ never a 500: the reconciliation is asked again.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
@@ -39,6 +40,29 @@ class LedgerClient:
             if not page.next_cursor:
                 return out
             params["cursor"] = page.next_cursor
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+class RulesClient:
+    """The policy's operational data (`GET /v1/operations`): the fund budgets (003) and the claim calendar."""
+
+    def __init__(self, base_url: str, auth: httpx.Auth, timeout_s: float,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout_s, auth=auth)
+
+    async def operations(self, region_code: str, on: date) -> dict[str, Any]:
+        """The region's operations in force on the date; {} when no policy covers it."""
+        try:
+            r = await self._http.get("/v1/operations", params={"region_code": region_code, "date": on.isoformat()})
+        except httpx.HTTPError as exc:
+            raise Unavailable("the rules service is unreachable", dependency="rules") from exc
+        if r.status_code in (404, 422):
+            return {}
+        if r.status_code != 200:
+            raise Unavailable(f"the rules service answered {r.status_code}", dependency="rules")
+        return r.json().get("operations") or {}
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -123,4 +124,15 @@ reconciliation_difference = Table(
     Column("updated_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("state IN ('open', 'explained', 'fixed')", name="state_known"),
     CheckConstraint("kind IN ('missing_in_clearing', 'missing_in_ledger', 'amount')", name="kind_known"),
+)
+
+# A fund budget's threshold once reached (80, 100): the row makes its event once only (budgets/service.py).
+budget_threshold = Table(
+    "budget_threshold", metadata,
+    Column("payer", String(48), primary_key=True),
+    Column("region_code", String(6), primary_key=True),
+    Column("period_start", Date, primary_key=True),
+    Column("threshold", Integer, primary_key=True),
+    Column("consumed", BigInteger, nullable=False),
+    Column("reached_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
