@@ -13,6 +13,7 @@ from onestop.clearing.api import advances, invariants
 from onestop.clearing.budgets import api as budgets_api
 from onestop.clearing.budgets import service as budgets
 from onestop.clearing.clients import LedgerClient, RulesClient
+from onestop.clearing.finance import api as finance_api
 from onestop.clearing.postings.groups import Group
 from onestop.clearing.postings.worker import PostingWorker
 from onestop.clearing.reconciliation import api as reconciliation_api
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, *,
         description="Per-fund advance accounts (double-entry), claims, decisions, disbursements, reconciliation.",
         metadata=metadata,
         routers=[advances.router, invariants.router, parked_api.router, reconciliation_api.router,
-                 budgets_api.router],
+                 budgets_api.router, finance_api.router],
         on_start=start,
         on_stop=stop,
     )
