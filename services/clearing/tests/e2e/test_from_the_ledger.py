@@ -33,9 +33,9 @@ async def _settled(client: Any, identity: Any) -> dict[str, Any]:
 
 
 async def test_the_ledgers_settlement_and_reversal_are_posted_per_fund(  # type: ignore[no-untyped-def]
-        ledger, ledger_identity, settings_for, make_database, nats_url) -> None:
+        ledger, ledger_identity, settings_for, make_database, ledger_nats_url) -> None:
     _app, client = ledger
-    async with clearing(settings_for, make_database("clearing"), nats_url) as (app, http):
+    async with clearing(settings_for, make_database("clearing"), ledger_nats_url) as (app, http):
         first = await _settled(client, ledger_identity)
         funds = {f["payer"]: parse_yuan(f["amount"]) for f in first["funds"] if parse_yuan(f["amount"])}
         assert funds, first

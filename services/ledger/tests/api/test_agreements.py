@@ -213,7 +213,7 @@ async def publish(nats_url: str, envelope: dict[str, Any], subject: str, msg_ids
 
 
 async def test_the_credit_event_is_applied_once_and_an_unreadable_one_is_parked(  # type: ignore[no-untyped-def]
-        ledger, ledger_identity, nats_url) -> None:
+        ledger, ledger_identity, ledger_nats_url) -> None:
     app, client = ledger
     number = fresh_id(QIDONG)
     await register(ledger_identity, number, QIDONG, None, "职工")
@@ -223,7 +223,7 @@ async def test_the_credit_event_is_applied_once_and_an_unreadable_one_is_parked(
                           state="blacklisted", reason_code="malicious_default", scope_region_code="320600",
                           blocks_direct_settlement=True, changed_at=datetime.now(UTC))  # type: ignore[arg-type]
     envelope = Envelope.wrap(event, source="/onestop/identity", time=datetime.now(UTC)).model_dump(mode="json")
-    await publish(nats_url, envelope, event.nats_subject(), [envelope["id"], f"again-{uuid.uuid4()}"])
+    await publish(ledger_nats_url, envelope, event.nats_subject(), [envelope["id"], f"again-{uuid.uuid4()}"])
 
     async def ended() -> bool:
         return (await seen(client, aid, QIDONG_PEOPLES))["state"] == "ended"
@@ -235,7 +235,7 @@ async def test_the_credit_event_is_applied_once_and_an_unreadable_one_is_parked(
     bad = Envelope.wrap(event.model_copy(update={"person_id": str(uuid.uuid4())}), source="/onestop/identity",
                         time=datetime.now(UTC)).model_dump(mode="json")
     del bad["data"]["state"]
-    await publish(nats_url, bad, event.nats_subject(), [bad["id"]])
+    await publish(ledger_nats_url, bad, event.nats_subject(), [bad["id"]])
     op = bearer("operator", subject="operator:t")
 
     async def parked() -> bool:

@@ -17,8 +17,8 @@ SUBJECT = "onestop.ledger.settlement.finalized.410000.411200.411203"
 
 
 async def test_a_settlement_committed_before_a_crash_is_published_after_restart(  # type: ignore[no-untyped-def]
-        settings_for, ledger_identity, ledger_rules) -> None:
-    settings = settings_for("ledger")
+        settings_for, ledger_identity, ledger_rules, ledger_nats_url) -> None:
+    settings = settings_for("ledger", nats=ledger_nats_url)
     transports: dict[str, Any] = {"identity_transport": httpx.ASGITransport(ledger_identity[0]),
                                   "rules_transport": httpx.ASGITransport(ledger_rules)}
     app = create_app(settings, **transports)

@@ -108,6 +108,7 @@ async def test_filters_totals_cursor_and_a_reversal_negative(ledger, ledger_iden
     assert not mine & {i["settlement_id"] for i in april}
 
     for params, field in [({"period": "2026-13"}, "period"), ({"period": "202603"}, "period"),
+                          ({"period": "0000-01"}, "period"), ({"period": "9999-12"}, "period"),
                           ({"cursor": "not-a-cursor"}, "cursor"), ({"limit": 0}, "limit"),
                           ({"region_code": "41"}, "region_code"), ({"payer": "Basic!"}, "payer"),
                           ({"hospital_code": "H\x00"}, "hospital_code"), ({"cursor": "WyJ4Il0"}, "cursor"),

@@ -100,7 +100,7 @@ async def reverse(settlement_id: str, body: ReversalRequest, runtime: RuntimeDep
     return await runtime.idempotency.run(principal, idempotency_key, fingerprint, work)
 
 
-_PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+_PERIOD = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"  # a year that has a month after it (0000-01, 9999-12 are no period)
 
 
 @router.get("/settlements", summary="Settlements with their totals, for reconciliation, funds and bureaus",
