@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from onestop.common.auth import Principal
+from onestop.common.money import format_fen
 from onestop.common.pagination import PageRequest
 from onestop.common.service_app import Runtime
 from onestop.contracts.settlement_list import FundPaid, PayerTotal, SettlementItem, SettlementPage, SettlementTotals
@@ -40,9 +41,10 @@ async def listing(runtime: Runtime, principal: Principal, asked: Asked, page: Pa
     items, next_cursor = page.of(rows, lambda r: (r["seq"],))
     return SettlementPage(
         items=[_item(r, funds[r["settlement_id"]]) for r in items],
-        totals=SettlementTotals(count=sums["count"], total=sums["total"], fund_pay=sums["fund_pay"],
-                                self_pay=sums["self_pay"], hosp_part_amt=sums["hosp_part"],
-                                payers=[PayerTotal(payer=p, amount=v) for p, v in payers]),
+        totals=SettlementTotals(count=sums["count"], total=format_fen(sums["total"]),
+                                fund_pay=format_fen(sums["fund_pay"]), self_pay=format_fen(sums["self_pay"]),
+                                hosp_part_amt=format_fen(sums["hosp_part"]),
+                                payers=[PayerTotal(payer=p, amount=format_fen(v)) for p, v in payers]),
         next_cursor=next_cursor)
 
 
@@ -51,14 +53,15 @@ def _filter_text(asked: Asked) -> str:
 
 
 def _item(r: dict[str, Any], funds: list[dict[str, Any]]) -> SettlementItem:
+    # Yuan fields read an int as yuan: fen go in as format_fen strings (an int fen read 100× too much)
     return SettlementItem(
         settlement_id=r["settlement_id"], stay_id=r["stay_id"], kind=r["kind"], part_index=r["part_index"],
         final=r["final"], reverses=r["reverses"], reversed_by=r["reversed_by"], person_ref=r["person_ref"],
         newborn=r["newborn"] or None, hospital_code=r["hospital_code"],
         hospital_region_code=r["hospital_region_code"], region_code=r["insurance_region_code"],
         period=r["through"].strftime("%Y-%m"), starts_on=r["starts_on"], through=r["through"],
-        total=r["total_fen"], fund_pay=r["fund_pay_fen"], self_pay=r["self_pay_fen"],
-        hosp_part_amt=r["hosp_part_fen"],
-        funds=[FundPaid(payer=f["payer"], name=f["name"], nhsa_code=f["nhsa_code"], amount=f["amount_fen"])
+        total=format_fen(r["total_fen"]), fund_pay=format_fen(r["fund_pay_fen"]),
+        self_pay=format_fen(r["self_pay_fen"]), hosp_part_amt=format_fen(r["hosp_part_fen"]),
+        funds=[FundPaid(payer=f["payer"], name=f["name"], nhsa_code=f["nhsa_code"], amount=format_fen(f["amount_fen"]))
                for f in funds],
         settled_at=r["settled_at"], lines=f"/v1/settlements/{r['settlement_id']}/lines")
