@@ -12,12 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from clearing_helpers import HOSPITAL, count_transfers, finalized, ledger_stream, reversal_of
+from clearing_helpers import HOSPITAL, count_transfers, finalized, ledger_stream, reversal_of, rows
 from ledger_standin import item, ledger_app
 
 from onestop.clearing.app import create_app
 from onestop.clearing.reconciliation.service import SHANGHAI
 from onestop.common.testing import bearer, eventually, running
+from onestop.contracts.events.base import Envelope
 from onestop.contracts.settlement_list import SettlementItem
 
 OPS = bearer("operator")
@@ -30,10 +31,11 @@ def own_nats(nats_factory):  # type: ignore[no-untyped-def]
 
 @asynccontextmanager
 async def clearing_with(settings_for: Any, database: str, nats_url: str,
-                        held: list[SettlementItem]) -> AsyncIterator[tuple[Any, httpx.AsyncClient, list[Any]]]:
+                        held: list[SettlementItem], **extra: Any,
+                        ) -> AsyncIterator[tuple[Any, httpx.AsyncClient, list[Any]]]:
     calls: list[dict[str, str]] = []
     settings = settings_for("clearing", database_name=database, nats=nats_url, consumer_retry_max_s=0.5,
-                            reconciliation_lag_s=0)
+                            reconciliation_lag_s=0, **extra)
     app = create_app(settings, ledger_transport=httpx.ASGITransport(ledger_app(held, calls)))
     async with running(app) as client:
         yield app, client, calls
@@ -92,6 +94,27 @@ async def test_equal_books_and_the_three_kinds_of_difference(settings_for, make_
         assert {g["period"] for g in body["groups"] if not g["equal"] and g["payer"] == "critical_illness"} == {
             d.settled_at.astimezone(SHANGHAI).strftime("%Y-%m")}
         assert all(m["settlement_id"] != rb.settlement_id for m in body["mismatches"])
+
+
+async def test_a_parked_event_is_named_missing_in_clearing(settings_for, make_database, own_nats) -> None:  # type: ignore[no-untyped-def]
+    ok, parked = finalized({"basic": 10_00}), finalized({"basic": 40_00})
+    async with ledger_stream(own_nats) as ledger, clearing_with(
+            settings_for, make_database("clearing"), own_nats, [item(ok), item(parked)],
+            consumer_park_after=2) as (app, client, _):
+        await ledger.publish(ok)
+        env = Envelope.wrap(parked, source="/onestop/ledger", time=datetime.now(UTC)).model_dump(mode="json")
+        await ledger.publish_raw(parked.nats_subject(), {**env, "type": "ledger.settlement.finalized.v9"})
+
+        async def is_parked() -> bool:
+            return len(await rows(app, "SELECT id FROM parked_event WHERE state = 'parked'")) == 1
+
+        await eventually(is_parked, timeout=30)
+        assert await count_transfers(app) == 1
+        body = (await client.get("/v1/reconciliation", headers=OPS)).json()
+        assert [(m["settlement_id"], m["kind"], m["ledger_amount"], m["clearing_amount"])
+                for m in body["mismatches"]] == [(parked.settlement_id, "missing_in_clearing", "40.00", None)]
+        assert body["groups"][0]["ledger"] == {"count": 2, "amount": "50.00"}
+        assert body["groups"][0]["clearing"] == {"count": 1, "amount": "10.00"}
 
 
 async def test_the_cutoff_leaves_out_what_is_in_flight(settings_for, make_database, own_nats) -> None:  # type: ignore[no-untyped-def]
