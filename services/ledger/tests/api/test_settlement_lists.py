@@ -94,6 +94,12 @@ async def test_filters_totals_cursor_and_a_reversal_negative(ledger, ledger_iden
 
     [rev] = [i for i in items if i["settlement_id"] == reversal["settlement_id"]]
     [orig] = [i for i in items if i["settlement_id"] == made[2]["settlement_id"]]
+    # the list says what the settlement said (the lists once answered fen read as yuan: every amount 100 times)
+    for answered in made:
+        [listed] = [i for i in items if i["settlement_id"] == answered["settlement_id"]]
+        assert (listed["total"], listed["self_pay"], listed["fund_pay"]) == (
+            answered["total"], answered["self_pay"], answered["fund_pay"])
+        assert [f["amount"] for f in listed["funds"]] == [f["amount"] for f in answered["funds"]]
     assert rev["kind"] == "reversal" and rev["reverses"] == orig["settlement_id"] and fen(rev["total"]) < 0
     assert fen(rev["total"]) == -fen(orig["total"]) and fen(rev["self_pay"]) == -fen(orig["self_pay"])
     assert [fen(f["amount"]) for f in rev["funds"]] == [-fen(f["amount"]) for f in orig["funds"]]

@@ -18,9 +18,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from onestop.common.auth import Principal
-from onestop.common.money import format_fen
 from onestop.common.pagination import PageRequest
 from onestop.common.service_app import Runtime
+from onestop.contracts.money import format_fen
 from onestop.contracts.settlement_list import FundPaid, PayerTotal, SettlementItem, SettlementPage, SettlementTotals
 from onestop.ledger.settlements.scope import Asked, list_filter
 from onestop.ledger.store import audit, settlement_lists
@@ -41,10 +41,12 @@ async def listing(runtime: Runtime, principal: Principal, asked: Asked, page: Pa
     items, next_cursor = page.of(rows, lambda r: (r["seq"],))
     return SettlementPage(
         items=[_item(r, funds[r["settlement_id"]]) for r in items],
-        totals=SettlementTotals(count=sums["count"], total=format_fen(sums["total"]),
-                                fund_pay=format_fen(sums["fund_pay"]), self_pay=format_fen(sums["self_pay"]),
-                                hosp_part_amt=format_fen(sums["hosp_part"]),
-                                payers=[PayerTotal(payer=p, amount=format_fen(v)) for p, v in payers]),
+        # the models' Yuan fields read a number as yuan: amounts in fen go in as yuan strings
+        totals=SettlementTotals(count=sums["count"], total=format_fen(sums["total"]),  # type: ignore[arg-type]
+                                fund_pay=format_fen(sums["fund_pay"]),  # type: ignore[arg-type]
+                                self_pay=format_fen(sums["self_pay"]),  # type: ignore[arg-type]
+                                hosp_part_amt=format_fen(sums["hosp_part"]),  # type: ignore[arg-type]
+                                payers=[PayerTotal(payer=p, amount=format_fen(v)) for p, v in payers]),  # type: ignore[arg-type]
         next_cursor=next_cursor)
 
 
@@ -53,15 +55,14 @@ def _filter_text(asked: Asked) -> str:
 
 
 def _item(r: dict[str, Any], funds: list[dict[str, Any]]) -> SettlementItem:
-    # Yuan fields read an int as yuan: fen go in as format_fen strings (an int fen read 100× too much)
     return SettlementItem(
         settlement_id=r["settlement_id"], stay_id=r["stay_id"], kind=r["kind"], part_index=r["part_index"],
         final=r["final"], reverses=r["reverses"], reversed_by=r["reversed_by"], person_ref=r["person_ref"],
         newborn=r["newborn"] or None, hospital_code=r["hospital_code"],
         hospital_region_code=r["hospital_region_code"], region_code=r["insurance_region_code"],
         period=r["through"].strftime("%Y-%m"), starts_on=r["starts_on"], through=r["through"],
-        total=format_fen(r["total_fen"]), fund_pay=format_fen(r["fund_pay_fen"]),
-        self_pay=format_fen(r["self_pay_fen"]), hosp_part_amt=format_fen(r["hosp_part_fen"]),
-        funds=[FundPaid(payer=f["payer"], name=f["name"], nhsa_code=f["nhsa_code"], amount=format_fen(f["amount_fen"]))
-               for f in funds],
+        total=format_fen(r["total_fen"]), fund_pay=format_fen(r["fund_pay_fen"]),  # type: ignore[arg-type]
+        self_pay=format_fen(r["self_pay_fen"]), hosp_part_amt=format_fen(r["hosp_part_fen"]),  # type: ignore[arg-type]
+        funds=[FundPaid(payer=f["payer"], name=f["name"], nhsa_code=f["nhsa_code"],
+                        amount=format_fen(f["amount_fen"])) for f in funds],  # type: ignore[arg-type]
         settled_at=r["settled_at"], lines=f"/v1/settlements/{r['settlement_id']}/lines")
