@@ -9,6 +9,6 @@ import sys
 
 _LEDGER_API = os.path.join(os.path.dirname(__file__), "..", "..", "..", "ledger", "tests", "api")
 _INTEGRATION = os.path.join(os.path.dirname(__file__), "..", "integration")
-for path in (_LEDGER_API, _INTEGRATION):  # ledger_api_helpers.py, clearing_helpers.py
+for path in (_LEDGER_API, _INTEGRATION, os.path.dirname(__file__)):  # ledger_api_helpers, clearing_helpers, e2e_helpers
     if path not in sys.path:
         sys.path.insert(0, path)

@@ -4,10 +4,10 @@ the real nats-server: each fund's leg is posted once, with the ledger's amounts,
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from clearing_helpers import clearing, rows
-from ledger_api_helpers import HENAN, SHANZHOU_HOSPITAL, agreement_body, fresh_id, hospital, register, stay_body
+from e2e_helpers import settled
+from ledger_api_helpers import SHANZHOU_HOSPITAL
 
 from onestop.common.testing import bearer, eventually
 from onestop.contracts.money import parse_yuan
@@ -15,28 +15,11 @@ from onestop.contracts.money import parse_yuan
 H = SHANZHOU_HOSPITAL
 
 
-async def _settled(client: Any, identity: Any) -> dict[str, Any]:
-    number = fresh_id(HENAN)
-    await register(identity, number, HENAN, "建档立卡贫困人口", "城乡居民")
-    r = await client.post("/v1/agreements", json=agreement_body(number, HENAN, H), headers=hospital(H))
-    assert r.status_code == 201, r.text
-    r = await client.post("/v1/stays", json=stay_body(r.json()["agreement_id"], H), headers=hospital(H))
-    sid = r.json()["stay_id"]
-    lines = [{"line_id": "L1", "code": "250101001", "name": "血常规", "class": "A", "amount": "12000.00",
-              "occurred_at": "2026-03-11T10:00:00+08:00"}]
-    r = await client.post(f"/v1/stays/{sid}/fee-lines", json={"lines": lines}, headers=hospital(H))
-    assert r.status_code == 201, r.text
-    r = await client.post(f"/v1/stays/{sid}/settlement", json={"discharged_at": "2026-03-20T10:00:00+08:00"},
-                          headers=hospital(H))
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
 async def test_the_ledgers_settlement_and_reversal_are_posted_per_fund(  # type: ignore[no-untyped-def]
         ledger, ledger_identity, settings_for, make_database, ledger_nats_url) -> None:
     _app, client = ledger
     async with clearing(settings_for, make_database("clearing"), ledger_nats_url) as (app, http):
-        first = await _settled(client, ledger_identity)
+        first = await settled(client, ledger_identity)
         funds = {f["payer"]: parse_yuan(f["amount"]) for f in first["funds"] if parse_yuan(f["amount"])}
         assert funds, first
 

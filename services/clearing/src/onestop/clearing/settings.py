@@ -18,6 +18,17 @@ class Settings(ServiceSettings):
         "group, which posts every payer no dedicated group has registered (postings/groups.py). Either way the "
         "process also serves the HTTP API",
     )
+    ledger_url: str = Field("http://127.0.0.1:8002", description="ONESTOP_LEDGER_URL: the ledger, whose "
+                            "settlements list the reconciliation reads with clearing's `service` token")
+    rules_url: str = Field("http://127.0.0.1:8003", description="ONESTOP_RULES_URL: the rules service (fund "
+                           "budgets, the claim calendar)")
+    budget_check_interval_s: float | None = Field(30.0, gt=0, le=3600, description="ONESTOP_BUDGET_CHECK_"
+                                                  "INTERVAL_S: how often fund budgets' 80%/100% are checked; "
+                                                  "unset: never (GET /v1/budgets still answers)")
+    dependency_timeout_s: float = Field(10.0, gt=0, le=60, description="ONESTOP_DEPENDENCY_TIMEOUT_S: how long "
+                                                                       "one ledger page may take")
+    reconciliation_lag_s: float = Field(5.0, ge=0, le=3600, description="ONESTOP_RECONCILIATION_LAG_S: the "
+                                        "default cut-off is this long ago, so events in flight are no difference")
     posting_batch: int = Field(200, ge=1, le=1000, description="events a posting worker fetches and posts in "
                                                                "one transaction")
 

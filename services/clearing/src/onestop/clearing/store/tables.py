@@ -22,7 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from onestop.common.db import NAMING, platform_tables
 
@@ -179,4 +179,51 @@ prepayment = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("amount > 0", name="amount_positive"),
     Index("uq_prepayment_reference", "payer", "region_code", "reference", unique=True),
+)
+
+# A recorded reconciliation (POST /v1/reconciliations): what was asked, as of which cut-off, by whom, the totals
+# it found (JSON, as answered), and one row per difference whose state a person moves on (open → explained/fixed).
+reconciliation_run = Table(
+    "reconciliation_run", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("hospital_code", String(64), nullable=True),  # the filter after the caller's scope narrowed it
+    Column("payer", String(48), nullable=True),
+    Column("region_code", String(6), nullable=True),
+    Column("period", String(7), nullable=True),
+    Column("cutoff", DateTime(timezone=True), nullable=False),
+    Column("equal", Boolean, nullable=False),
+    Column("groups", JSONB, nullable=False),
+    Column("created_by", String(200), nullable=False),  # the token's subject (a role and a code, no name)
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+reconciliation_difference = Table(
+    "reconciliation_difference", metadata,
+    Column("run_id", UUID(as_uuid=True), ForeignKey("reconciliation_run.id"), primary_key=True),
+    Column("n", Integer, primary_key=True),  # 1.. in the run's order
+    Column("settlement_id", String(64), nullable=False),
+    Column("hospital_code", String(64), nullable=False),
+    Column("payer", String(48), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("ledger_fen", BigInteger, nullable=True),
+    Column("clearing_fen", BigInteger, nullable=True),
+    Column("kind", String(24), nullable=False),
+    Column("state", String(16), nullable=False, server_default=text("'open'")),
+    Column("note", Text, nullable=True),
+    Column("updated_by", String(200), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("state IN ('open', 'explained', 'fixed')", name="state_known"),
+    CheckConstraint("kind IN ('missing_in_clearing', 'missing_in_ledger', 'amount')", name="kind_known"),
+)
+
+# A fund budget's threshold once reached (80, 100): the row makes its event once only (budgets/service.py).
+budget_threshold = Table(
+    "budget_threshold", metadata,
+    Column("payer", String(48), primary_key=True),
+    Column("region_code", String(6), primary_key=True),
+    Column("period_start", Date, primary_key=True),
+    Column("threshold", Integer, primary_key=True),
+    Column("consumed", BigInteger, nullable=False),
+    Column("reached_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
