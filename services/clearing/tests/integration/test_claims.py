@@ -75,6 +75,12 @@ async def test_claim_lifecycle_totals_decisions_and_disbursements(settings_for, 
         assert r.status_code == 201, r.text
         claim = r.json()
         cid = claim["claim_id"]
+        # the hospital's finance view lists it with its status
+        view = (await client.get("/v1/finance", params={"hospital_code": HOSPITAL},
+                                 headers=bearer("hospital", **HOSPITAL_TOKEN))).json()
+        assert [(c["claim_id"], c["status"], c["fund_amount"]) for c in view["claims"]] == [(cid, "submitted",
+                                                                                              "650.00")]
+        assert [c["claim_id"] for c in view["awaiting_past_deadline"]] == []  # submitted today: not waiting yet
         assert (claim["count"], claim["fund_amount"], claim["total_cost"], claim["supplementary"]) == (
             2, "650.00", "770.00", False)  # a's total 710.00 (both funds + self pay) and b's 60.00
         assert {i["settlement_id"]: i["amount"] for i in claim["items"]} == {a.settlement_id: "600.00",

@@ -4,12 +4,13 @@ view as CSV / XLSX (`format`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from onestop.clearing.budgets.service import RULES
 from onestop.clearing.finance import export
 from onestop.clearing.finance.aging import Aged, age, totals
 from onestop.clearing.reconciliation.service import SHANGHAI
@@ -53,11 +54,11 @@ class FinanceView(BaseModel):
     as_of: str
     outstanding: list[FundOutstanding] = Field(description="per fund, from the books")
     aging: list[AgingBucket] = Field(description="the unpaid legs by days since discharge, over all of them")
-    claims: list[dict[str, Any]] = Field(description="the hospital's claims and their status: empty until the "
-                                                     "claims piece (clearing/claims/) is on main")
+    claims: list[dict[str, Any]] = Field(description="the hospital's claims (submitted, decided, withdrawn) with "
+                                                     "their amounts, newest month first")
     awaiting_past_deadline: list[dict[str, Any]] = Field(
-        description="claims a fund has not decided within the policy's `claims.review_days`: empty until claims "
-                    "exist")
+        description="submitted claims a fund has not decided within the policy's `claims.review_days` (rules' "
+                    "operations of the fund's region; 30 days where it states none)")
     items: list[UnpaidLeg] = Field(description="the unpaid legs, oldest first, paged")
     next_cursor: str | None
 
@@ -81,11 +82,32 @@ def _scope(principal: Principal, hospital_code: str | None) -> tuple[str, str]:
     return hospital_code, ""
 
 
-async def _claims(runtime: Runtime, hospital_code: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """CLAIMS PLACE: the claims table is not on main yet (the claims piece builds clearing/claims/). Once it is,
-    read the hospital's claims with their status here, and those still undecided `claims.review_days` (rules'
-    operations of the fund's region) after submission as awaiting past the deadline."""
-    return [], []
+async def _claims(runtime: Runtime, session: Any, hospital_code: str, prefix: str,
+                  today: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The hospital's claims with their status, and those still undecided `claims.review_days` (rules' operations
+    of the fund's region; 30 when it states none) after submission: what waits on a fund past its deadline."""
+    rows = await finance.claims_of(session, hospital_code, prefix)
+    days: dict[str, int] = {}
+    out, late = [], []
+    for r in rows:
+        item = {"claim_id": str(r.id), "payer": r.payer, "region_code": r.region_code, "setlym": r.setlym,
+                "supplementary": r.supplementary, "status": r.status, "count": r.count,
+                "fund_amount": format_fen(r.fund_amount), "approved": format_fen(r.approved),
+                "rejected": format_fen(r.rejected), "paid": format_fen(r.paid),
+                "submitted_at": r.submitted_at.isoformat()}
+        out.append(item)
+        if r.status != "submitted":
+            continue
+        if r.region_code not in days:
+            try:
+                ops = await runtime.extras[RULES].operations(r.region_code, today)
+            except Exception:  # rules away: the view still answers, with the default deadline
+                ops = {}
+            days[r.region_code] = int((ops.get("claims") or {}).get("review_days", 30))
+        waited = (today - r.submitted_at.astimezone(SHANGHAI).date()).days
+        if waited > days[r.region_code]:
+            late.append({**item, "review_days": days[r.region_code], "days_waiting": waited})
+    return out, late
 
 
 async def _view(runtime: Runtime, hospital: str, prefix: str) -> dict[str, Any]:
@@ -94,9 +116,9 @@ async def _view(runtime: Runtime, hospital: str, prefix: str) -> dict[str, Any]:
         owed = await books.outstanding(session, hospital_code=hospital, payer=None, region_prefix=prefix,
                                        after=None, limit=10_000)
         rows = await finance.unpaid(session, hospital, prefix)
+        claims, late = await _claims(runtime, session, hospital, prefix, today)
     aged: list[Aged] = [age(r.settlement_id, r.payer, r.region_code, r.settled_at.astimezone(SHANGHAI).date(),
                             int(r.amount), today) for r in rows]
-    claims, late = await _claims(runtime, hospital)
     return {
         "hospital_code": hospital, "as_of": today.isoformat(),
         "outstanding": [{"payer": o.payer, "region_code": o.region_code, "outstanding": format_fen(int(o.outstanding))}

@@ -23,3 +23,13 @@ ORDER BY t.settled_at, t.settlement_id, t.payer, t.region_code
 async def unpaid(session: AsyncSession, hospital_code: str, region_prefix: str) -> list[Any]:
     return [r for r in await session.execute(_UNPAID, {"hospital": hospital_code,
                                                        "region_prefix": f"{region_prefix}%"}) if r.amount > 0]
+
+
+async def claims_of(session: AsyncSession, hospital_code: str, region_prefix: str) -> list[Any]:
+    """The hospital's claims (withdrawn ones too: they are history), newest month first."""
+    from onestop.clearing.store.tables import claim
+
+    c = claim.c
+    return list(await session.execute(
+        claim.select().where(c.hospital_code == hospital_code, c.region_code.like(f"{region_prefix}%"))
+        .order_by(c.setlym.desc(), c.payer, c.submitted_at.desc())))
