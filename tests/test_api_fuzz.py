@@ -106,6 +106,9 @@ def servers(pg_server: str, nats_url: str, make_database) -> Iterator[dict[str, 
                                                 # the ledger asks this identity (started just before it)
                                                 **({"ONESTOP_IDENTITY_URL": started["identity"][1]}
                                                    if "identity" in started else {}),
+                                                # clearing's reconciliation asks this ledger
+                                                **({"ONESTOP_LEDGER_URL": started["ledger"][1]}
+                                                   if "ledger" in started else {}),
                                                 **key_env(service)})
         for service, (proc, url) in started.items():
             _wait_ready(service, proc, url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from onestop.clearing.budgets.service import budgets_of, status
@@ -13,6 +13,7 @@ from onestop.common.auth import CurrentPrincipal
 from onestop.common.errors import Forbidden
 from onestop.common.money import Yuan
 from onestop.common.openapi import problem_responses
+from onestop.common.pagination import NEXT_HEADERS, OptionalPageDep, set_next_headers
 from onestop.common.service_app import Runtime, runtime_of
 from onestop.contracts.enums import Role
 from onestop.contracts.regions import region_within
@@ -38,12 +39,14 @@ class BudgetRead(BaseModel):
     thresholds_reached: list[int] = Field(description="80 and 100 once reached (each announced once)")
 
 
-@router.get("/budgets", response_model=list[BudgetRead], responses=problem_responses(401, 403, 503),
+@router.get("/budgets", response_model=list[BudgetRead],
+            responses={**NEXT_HEADERS, **problem_responses(401, 403, 503)},
             summary="A region's fund budgets and what each fund consumed",
             description="The budgets the region's policy states (rules' operations `funds`), each with the "
                         "fund's consumption from clearing's postings over its period. An operator any region, a "
                         "bureau one within its own, a fund its own budget.")
 async def list_budgets(principal: CurrentPrincipal, runtime: Annotated[Runtime, Depends(runtime_of)],
+                       request: Request, response: Response, page: OptionalPageDep,
                        region_code: Annotated[str, Query(pattern=r"^\d{6}$")]) -> Any:
     if principal.role in (Role.bureau, Role.payer):
         if not region_within(region_code, principal.region_code or ""):
@@ -58,4 +61,7 @@ async def list_budgets(principal: CurrentPrincipal, runtime: Annotated[Runtime, 
             fen = await store.consumed(session, b.payer, b.region_code, *b.bounds())
             reached = await store.reached(session, b.payer, b.region_code, b.start)
         out.append(status(b, fen, reached))
-    return out
+    # the whole list unless `limit` is given (a region states a few budgets); then the cursor is in Next-Cursor
+    items, next_cursor = page.slice(out, lambda x: (x["payer"], x["period"]["start"]), (str, str))
+    set_next_headers(request, response, next_cursor)
+    return items

@@ -131,7 +131,12 @@ async def _view(runtime: Runtime, hospital: str, prefix: str) -> dict[str, Any]:
     }
 
 
-@router.get("/finance", response_model=FinanceView, responses=problem_responses(401, 403, 422),
+_EXPORTS = {200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                                   "schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/finance", response_model=FinanceView, responses={**_EXPORTS, **problem_responses(401, 403, 422)},
             summary="A hospital's finance view: outstanding per fund, aging, claims (JSON, CSV or XLSX)",
             description="`format=csv` gives the unpaid legs one a row; `format=xlsx` a workbook with the sheets "
                         "outstanding, aging and unpaid; both whole (not paged). JSON pages `items` with "

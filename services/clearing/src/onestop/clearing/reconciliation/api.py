@@ -23,7 +23,7 @@ from onestop.contracts.enums import Role
 
 router = APIRouter(prefix="/v1", tags=["reconciliation"])
 RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
-_PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+_PERIOD = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"  # 0000-01 has no day before it: no period
 Hospital = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 Payer = Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 Region = Annotated[str | None, Query(pattern=r"^\d{6}$")]
