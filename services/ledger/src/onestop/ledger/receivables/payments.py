@@ -56,7 +56,9 @@ async def _balance(runtime: Runtime, principal: Principal, session: AsyncSession
     return Balance(due, paid, estimated[1])
 
 
-async def _prepare(runtime: Runtime, principal: Principal, stay_id: str) -> tuple[int, int] | None:
+async def _prepare(runtime: Runtime, principal: Principal,
+                   stay_id: str) -> tuple[dict[str, Any], tuple[int, int] | None]:
+    """The stay as read before any lock, and an open stay's (lines_version, estimated share)."""
     require_role(principal, Role.hospital, Role.operator)
     async with runtime.db.transaction() as session:
         stay = await get_row(session, stay_id)
@@ -64,14 +66,12 @@ async def _prepare(runtime: Runtime, principal: Principal, stay_id: str) -> tupl
     if stay["state"] == "cancelled":
         raise Conflict("the stay is cancelled", stay_state="cancelled")
     if stay["state"] != "open":
-        return None
-    return stay["lines_version"], await _estimate(runtime, principal, stay)
+        return stay, None
+    return stay, (stay["lines_version"], await _estimate(runtime, principal, stay))
 
 
-async def _returned_on(runtime: Runtime, stay_id: str) -> str | None:
+async def _returned_on(runtime: Runtime, stay: dict[str, Any]) -> str | None:
     """When the region's policy hands the documents back (asked of rules before any lock)."""
-    async with runtime.db.transaction() as session:
-        stay = await get_row(session, stay_id)
     rules: RulesClient = runtime.extras["rules"]
     return await rules.documents_returned_on(stay["insurance_region_code"], today())
 
@@ -115,8 +115,8 @@ async def pay(runtime: Runtime, principal: Principal, stay_id: str, *, amount_fe
     async with runtime.idempotency.claim(principal, key, fingerprint) as claim:
         if claim.stored is not None:
             return claim.stored
-        estimated = await _prepare(runtime, principal, stay_id)
-        returned_on = await _returned_on(runtime, stay_id)
+        before, estimated = await _prepare(runtime, principal, stay_id)
+        returned_on = await _returned_on(runtime, before)
 
         async def work(session: AsyncSession) -> tuple[int, dict[str, Any]]:
             stay = await _locked(session, principal, stay_id)
@@ -143,7 +143,7 @@ async def refund(runtime: Runtime, principal: Principal, stay_id: str, *, amount
     async with runtime.idempotency.claim(principal, key, fingerprint) as claim:
         if claim.stored is not None:
             return claim.stored
-        estimated = await _prepare(runtime, principal, stay_id)
+        _before, estimated = await _prepare(runtime, principal, stay_id)
 
         async def work(session: AsyncSession) -> tuple[int, dict[str, Any]]:
             stay = await _locked(session, principal, stay_id)
